@@ -1,0 +1,508 @@
+"""The stage config model: parsed once from `cdk.json` context, validated, frozen.
+
+Every bad value raises `ConfigError` with one line: the field path, the bad value, and what is allowed.
+The stacks, the post-deploy step and the local Event API all read this model, so an SSM path, a stack name or a
+namespace name is derived in exactly one place. Pure Python: no aws_cdk, no boto3, no network.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+CONTEXT_KEY = "eventapi"
+HANDLER_DIR = "handlers"
+
+# Limits from the AppSync Event API docs (reference §1, §7, §8, §9).
+MAX_NAMESPACES = 50
+MAX_HANDLER_CHARS = 32_768
+API_KEY_MIN_DAYS = 1
+API_KEY_MAX_DAYS = 365
+NAMESPACE_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?$")
+API_NAME_RE = re.compile(r"^[A-Za-z0-9_\- ]{1,50}$")
+APP_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
+STAGE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-(central|north|south|east|west|northeast|northwest|southeast|southwest)-[1-9]$")
+ACCOUNT_RE = re.compile(r"^\d{12}$")
+USER_POOL_ID_RE = re.compile(r"^(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)_[A-Za-z0-9]{1,55}$")
+LAMBDA_ARN_RE = re.compile(
+    r"^arn:aws[a-z-]*:lambda:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$"
+)
+PRINCIPAL_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)$")
+SSM_PREFIX_RE = re.compile(r"^(/[A-Za-z0-9_.-]+){1,14}$")
+TAG_KEY_RE = re.compile(r"^[\w .:/=+@-]{1,128}$")
+LOG_LEVELS = ("NONE", "ERROR", "INFO", "DEBUG", "ALL")
+# CloudWatch Logs retention values (days) that CloudFormation accepts.
+RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                  3288, 3653)  # fmt: skip
+
+
+class ConfigError(ValueError):
+    """A bad stage config value; `str(err)` is one line: `<field path>: <problem>`."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+class AuthMode(StrEnum):
+    """Auth mode names as AppSync (and cdk.json) spell them."""
+
+    API_KEY = "API_KEY"
+    AWS_IAM = "AWS_IAM"
+    AMAZON_COGNITO_USER_POOLS = "AMAZON_COGNITO_USER_POOLS"
+    OPENID_CONNECT = "OPENID_CONNECT"
+    AWS_LAMBDA = "AWS_LAMBDA"
+
+
+# cdk.json provider key -> the auth mode it enables.
+PROVIDER_MODES: dict[str, AuthMode] = {
+    "apiKey": AuthMode.API_KEY,
+    "iam": AuthMode.AWS_IAM,
+    "cognito": AuthMode.AMAZON_COGNITO_USER_POOLS,
+    "oidc": AuthMode.OPENID_CONNECT,
+    "lambda": AuthMode.AWS_LAMBDA,
+}
+
+
+@dataclass(frozen=True)
+class ApiKeyProvider:
+    valid_days: int = API_KEY_MAX_DAYS
+    description: str = "Event API key (managed by eventapi; renewed on every deploy)"
+
+
+@dataclass(frozen=True)
+class CognitoProvider:
+    new_user_pool: bool = False
+    user_pool_id: str | None = None
+    user_pool_region: str | None = None  # region of an imported pool; None = the stack's
+    app_id_client_regex: str | None = None
+
+
+@dataclass(frozen=True)
+class IamProvider:
+    publisher_principal: str | None = None  # None = the deploying account's root (its admins decide)
+    subscriber_principal: str | None = None
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    issuer: str
+    client_id: str | None = None
+    auth_ttl_seconds: int = 0  # 0 = no limit beyond the token's own expiry
+    iat_ttl_seconds: int = 0
+
+
+@dataclass(frozen=True)
+class LambdaProvider:
+    function_arn: str
+    result_ttl_seconds: int = 300
+    identity_validation_regex: str | None = None
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    api_key: ApiKeyProvider | None
+    cognito: CognitoProvider | None
+    iam: IamProvider | None
+    oidc: OidcProvider | None
+    lambda_: LambdaProvider | None
+    connect: tuple[AuthMode, ...]
+    publish: tuple[AuthMode, ...]
+    subscribe: tuple[AuthMode, ...]
+
+    @property
+    def provider_modes(self) -> tuple[AuthMode, ...]:
+        """Configured providers, in a fixed order."""
+        pairs = ((self.api_key, AuthMode.API_KEY), (self.iam, AuthMode.AWS_IAM),
+                 (self.cognito, AuthMode.AMAZON_COGNITO_USER_POOLS), (self.oidc, AuthMode.OPENID_CONNECT),
+                 (self.lambda_, AuthMode.AWS_LAMBDA))  # fmt: skip
+        return tuple(mode for provider, mode in pairs if provider is not None)
+
+
+@dataclass(frozen=True)
+class NamespaceConfig:
+    name: str
+    publish: tuple[AuthMode, ...] | None = None  # None = the API's default publish modes
+    subscribe: tuple[AuthMode, ...] | None = None
+    handler: str | None = None  # path relative to the project root, under handlers/
+    handler_code: str | None = None  # the file's text, read and size-checked at parse time
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    level: str = "ERROR"
+    retention_days: int = 30
+    exclude_verbose_content: bool = True
+
+
+@dataclass(frozen=True)
+class SsmConfig:
+    prefix: str
+    kms_key_id: str = "alias/aws/ssm"
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    app: str
+    name: str
+    account: str | None
+    region: str | None
+    auth: AuthConfig
+    namespaces: tuple[NamespaceConfig, ...]
+    logging: LoggingConfig
+    ssm: SsmConfig
+    tags: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def stack_name(self) -> str:
+        """`<App>-<stage>`, e.g. `Social-dev`."""
+        return f"{self.app[:1].upper()}{self.app[1:]}-{self.name}"
+
+    @property
+    def api_name(self) -> str:
+        return f"{self.app}-{self.name}"
+
+    def namespace_modes(self, ns: NamespaceConfig) -> tuple[tuple[AuthMode, ...], tuple[AuthMode, ...]]:
+        """Effective (publish, subscribe) modes of a namespace: its own, or the API's defaults."""
+        return (ns.publish or self.auth.publish, ns.subscribe or self.auth.subscribe)
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    app: str
+    stages: tuple[StageConfig, ...]
+
+    def stage(self, name: str) -> StageConfig:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        known = [s.name for s in self.stages]
+        raise ConfigError("stage", f"{name!r} is not a stage in cdk.json{_did_you_mean(name, known)}; "
+                          f"choose one of {', '.join(known)} (e.g. --context stage={known[0]})")  # fmt: skip
+
+
+# --- API key expiry: deterministic, renewed by every deploy ----------------------------------------------------
+
+
+def api_key_expiry(valid_days: int, today: date) -> datetime:
+    """When the stage's API key expires, as a function of the calendar date only.
+
+    Keys valid 62 days or more expire at 00:00 UTC on the first day of the month `valid_days // 31` months
+    ahead (at most 11): every synth within one calendar month gives the same template, and a deploy in a later
+    month moves the expiry forward. Shorter keys expire at 00:00 UTC `valid_days + 1` days after today: the same
+    all day, and always more than one day ahead as AppSync requires.
+    """
+    if valid_days >= 62:
+        months = min(valid_days // 31, 11)
+        year, month = divmod(today.month - 1 + months, 12)
+        return datetime(today.year + year, month + 1, 1, tzinfo=UTC)
+    start = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    return start + timedelta(days=valid_days + 1)
+
+
+# --- parsing ---------------------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _Obj:
+    """A JSON object at a field path: typed getters that fail with the path, and an unknown-key check."""
+
+    def __init__(self, path: str, value: Any, allowed: tuple[str, ...]) -> None:
+        if not isinstance(value, dict):
+            raise ConfigError(path, f"expected an object, got {_show(value)}")
+        for key in value:
+            if key not in allowed:
+                raise ConfigError(f"{path}.{key}", f"unknown setting{_did_you_mean(key, allowed)}; "
+                                  f"allowed here: {', '.join(allowed)}")  # fmt: skip
+        self.path = path
+        self.value: dict[str, Any] = value
+
+    def has(self, key: str) -> bool:
+        return key in self.value
+
+    def at(self, key: str) -> str:
+        return f"{self.path}.{key}"
+
+    def get(self, key: str, kind: type[T], default: T, what: str) -> T:
+        if key not in self.value:
+            return default
+        raw = self.value[key]
+        # bool is an int in Python; a count given as true is still wrong.
+        if not isinstance(raw, kind) or (kind is int and isinstance(raw, bool)):
+            raise ConfigError(self.at(key), f"{_show(raw)} is not allowed; expected {what}")
+        return raw
+
+    def string(self, key: str, default: str | None, pattern: re.Pattern[str], what: str) -> str | None:
+        raw = self.get(key, str, default, what) if key in self.value else default
+        if raw is not None and key in self.value and not pattern.fullmatch(raw):
+            raise ConfigError(self.at(key), f"{_show(raw)} is not allowed; expected {what}")
+        return raw
+
+    def integer(self, key: str, default: int, low: int, high: int, what: str) -> int:
+        raw = self.get(key, int, default, what)
+        if not low <= raw <= high:
+            raise ConfigError(self.at(key), f"{_show(raw)} is not allowed; expected {what}")
+        return raw
+
+    def obj(self, key: str, allowed: tuple[str, ...]) -> _Obj:
+        return _Obj(self.at(key), self.value.get(key, {}), allowed)
+
+
+def _modes(path: str, raw: Any, configured: tuple[AuthMode, ...], default: tuple[AuthMode, ...]) -> tuple[AuthMode, ...]:
+    if raw is None:
+        return default
+    names = [m.value for m in AuthMode]
+    if not isinstance(raw, list) or not raw or not all(isinstance(m, str) for m in raw):
+        raise ConfigError(path, f"{_show(raw)} is not allowed; expected a non-empty list of {', '.join(names)}")
+    modes: list[AuthMode] = []
+    for item in raw:
+        if item not in names:
+            raise ConfigError(path, f"{_show(item)} is not an auth mode{_did_you_mean(item, names)}; "
+                              f"expected one of {', '.join(names)}")  # fmt: skip
+        mode = AuthMode(item)
+        if mode not in configured:
+            key = next(k for k, v in PROVIDER_MODES.items() if v is mode)
+            raise ConfigError(path, f"{item} has no provider; add auth.providers.{key} or remove {item} "
+                              f"(configured: {', '.join(configured) or 'none'})")  # fmt: skip
+        if mode in modes:
+            raise ConfigError(path, f"{item} is listed twice")
+        modes.append(mode)
+    return tuple(modes)
+
+
+def _parse_auth(node: _Obj, region: str | None) -> AuthConfig:
+    providers = node.obj("providers", tuple(PROVIDER_MODES))
+    if not node.has("providers"):
+        providers = _Obj(providers.path, {"apiKey": {}}, tuple(PROVIDER_MODES))
+    if not providers.value:
+        raise ConfigError(providers.path, f"no provider configured; add at least one of {', '.join(PROVIDER_MODES)}")
+
+    api_key = cognito = iam = oidc = lam = None
+    if providers.has("apiKey"):
+        p = providers.obj("apiKey", ("validDays", "description"))
+        api_key = ApiKeyProvider(
+            valid_days=p.integer("validDays", API_KEY_MAX_DAYS, API_KEY_MIN_DAYS, API_KEY_MAX_DAYS,
+                                 f"a whole number of days from {API_KEY_MIN_DAYS} to {API_KEY_MAX_DAYS}"),
+            description=p.string("description", ApiKeyProvider.description, re.compile(r"^[^\n]{1,256}$"),
+                                 "one line of 1-256 characters") or ApiKeyProvider.description,
+        )  # fmt: skip
+    if providers.has("cognito"):
+        p = providers.obj("cognito", ("newUserPool", "userPoolId", "appIdClientRegex"))
+        new_pool = p.get("newUserPool", bool, False, "true or false")
+        pool_id = p.string("userPoolId", None, USER_POOL_ID_RE, "a user pool id like 'eu-west-1_AbCdEf123'")
+        if new_pool == (pool_id is not None):
+            raise ConfigError(p.path, "set exactly one of newUserPool: true (a pool made by this stack) or "
+                              "userPoolId (an existing pool)")  # fmt: skip
+        pool_region = USER_POOL_ID_RE.fullmatch(pool_id).group("region") if pool_id else None  # type: ignore[union-attr]
+        cognito = CognitoProvider(
+            new_user_pool=new_pool, user_pool_id=pool_id,
+            user_pool_region=pool_region if pool_region != region else None,
+            app_id_client_regex=p.get("appIdClientRegex", str, None, "a regular expression"),  # type: ignore[arg-type]
+        )  # fmt: skip
+    if providers.has("iam"):
+        p = providers.obj("iam", ("publisherPrincipal", "subscriberPrincipal"))
+        what = "an IAM ARN like 'arn:aws:iam::123456789012:role/backend' (or ...:root)"
+        iam = IamProvider(publisher_principal=p.string("publisherPrincipal", None, PRINCIPAL_ARN_RE, what),
+                          subscriber_principal=p.string("subscriberPrincipal", None, PRINCIPAL_ARN_RE, what))
+    if providers.has("oidc"):
+        p = providers.obj("oidc", ("issuer", "clientId", "authTtlSeconds", "iatTtlSeconds"))
+        if not p.has("issuer"):
+            raise ConfigError(p.at("issuer"), "missing; give the OIDC issuer URL, e.g. 'https://issuer.example.com'")
+        day = 86_400
+        oidc = OidcProvider(
+            issuer=p.string("issuer", None, re.compile(r"^https://[^\s/]+(/\S*)?$"), "an https:// issuer URL") or "",
+            client_id=p.get("clientId", str, None, "a client id string"),  # type: ignore[arg-type]
+            auth_ttl_seconds=p.integer("authTtlSeconds", 0, 0, day, f"seconds from 0 (no limit) to {day}"),
+            iat_ttl_seconds=p.integer("iatTtlSeconds", 0, 0, day, f"seconds from 0 (no limit) to {day}"),
+        )
+    if providers.has("lambda"):
+        p = providers.obj("lambda", ("functionArn", "resultTtlSeconds", "identityValidationRegex"))
+        if not p.has("functionArn"):
+            raise ConfigError(p.at("functionArn"), "missing; give the authorizer's Lambda function ARN")
+        lam = LambdaProvider(
+            function_arn=p.string("functionArn", None, LAMBDA_ARN_RE,
+                                  "a Lambda function ARN like 'arn:aws:lambda:eu-west-1:123456789012:function:auth'")
+            or "",
+            result_ttl_seconds=p.integer("resultTtlSeconds", 300, 0, 3600, "seconds from 0 to 3600"),
+            identity_validation_regex=p.get("identityValidationRegex", str, None, "a regular expression"),  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    configured = AuthConfig(api_key, cognito, iam, oidc, lam, (), (), ()).provider_modes
+    connect = _modes(node.at("connect"), node.value.get("connect"), configured, configured)
+    return AuthConfig(
+        api_key, cognito, iam, oidc, lam, connect,
+        publish=_modes(node.at("publish"), node.value.get("publish"), configured, connect),
+        subscribe=_modes(node.at("subscribe"), node.value.get("subscribe"), configured, connect),
+    )  # fmt: skip
+
+
+def _parse_namespaces(node: _Obj, auth: AuthConfig, root: Path) -> tuple[NamespaceConfig, ...]:
+    raw = node.value.get("namespaces", {"default": {}})
+    path = node.at("namespaces")
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError(path, f"{_show(raw)} is not allowed; expected an object of namespace name -> settings, "
+                          'e.g. {"default": {}}')  # fmt: skip
+    if len(raw) > MAX_NAMESPACES:
+        raise ConfigError(path, f"{len(raw)} namespaces; an Event API holds at most {MAX_NAMESPACES}")
+    seen: dict[str, str] = {}
+    result = []
+    configured = auth.provider_modes
+    for name, settings in raw.items():
+        ns_path = f"{path}.{name}"
+        if not NAMESPACE_NAME_RE.fullmatch(name):
+            raise ConfigError(ns_path, f"{name!r} is not a valid namespace name; expected 1-50 letters, digits "
+                              "and '-', starting and ending with a letter or digit")  # fmt: skip
+        # Channel paths are case-sensitive, but AppSync rejects two namespaces differing only by case.
+        if name.lower() in seen:
+            raise ConfigError(ns_path, f"duplicate namespace: {name!r} clashes with {seen[name.lower()]!r}")
+        seen[name.lower()] = name
+        ns = _Obj(ns_path, settings, ("publish", "subscribe", "handler"))
+        handler = ns.get("handler", str, None, f"a path to a .js file under {HANDLER_DIR}/")  # type: ignore[arg-type]
+        code = _read_handler(ns.at("handler"), handler, root) if handler is not None else None
+        result.append(NamespaceConfig(
+            name=name,
+            publish=_modes(ns.at("publish"), ns.value.get("publish"), configured, ()) or None,
+            subscribe=_modes(ns.at("subscribe"), ns.value.get("subscribe"), configured, ()) or None,
+            handler=handler, handler_code=code,
+        ))  # fmt: skip
+    return tuple(result)
+
+
+def _read_handler(path: str, handler: str, root: Path) -> str:
+    rel = Path(handler)
+    if rel.is_absolute() or rel.parts[:1] != (HANDLER_DIR,) or ".." in rel.parts or rel.suffix not in (".js", ".mjs"):
+        raise ConfigError(path, f"{handler!r} is not allowed; expected a .js file under {HANDLER_DIR}/, "
+                          f"e.g. '{HANDLER_DIR}/comments.js'")  # fmt: skip
+    file = root / rel
+    if not file.is_file():
+        raise ConfigError(path, f"{handler!r} does not exist (looked in {root}); create it or fix the path")
+    code = file.read_text(encoding="utf-8")
+    if len(code) > MAX_HANDLER_CHARS:
+        raise ConfigError(path, f"{handler!r} has {len(code)} characters; AppSync allows at most {MAX_HANDLER_CHARS}")
+    return code
+
+
+def _parse_stage(app: str, name: str, raw: Any, root: Path) -> StageConfig:
+    path = f"{CONTEXT_KEY}.stages.{name}"
+    if not STAGE_NAME_RE.fullmatch(name):
+        raise ConfigError(path, f"{name!r} is not a valid stage name; expected 1-20 lowercase letters, digits and "
+                          "'-', starting with a letter")  # fmt: skip
+    allowed = ("account", "region", "auth", "namespaces", "logging", "ssm", "tags")
+    node = _Obj(path, raw, allowed)
+    if not node.value:
+        raise ConfigError(path, 'the stage is empty; give at least its namespaces, e.g. {"namespaces": {"default": {}}}')
+    account = node.string("account", None, ACCOUNT_RE, "a 12-digit AWS account id")
+    region = node.string("region", None, REGION_RE, "an AWS region name like 'eu-west-1'")
+    auth = _parse_auth(node.obj("auth", ("providers", "connect", "publish", "subscribe")), region)
+
+    log = node.obj("logging", ("level", "retentionDays", "excludeVerboseContent"))
+    level = log.get("level", str, "ERROR", f"one of {', '.join(LOG_LEVELS)}")
+    if level not in LOG_LEVELS:
+        raise ConfigError(log.at("level"), f"{_show(level)} is not allowed; expected one of {', '.join(LOG_LEVELS)}"
+                          f"{_did_you_mean(level, LOG_LEVELS)}")  # fmt: skip
+    retention = log.get("retentionDays", int, 30, "a number of days")
+    if retention not in RETENTION_DAYS:
+        raise ConfigError(log.at("retentionDays"), f"{_show(retention)} is not allowed; expected one of "
+                          f"{', '.join(map(str, RETENTION_DAYS))}")  # fmt: skip
+    logging = LoggingConfig(level, retention, log.get("excludeVerboseContent", bool, True, "true or false"))
+
+    ssm = node.obj("ssm", ("prefix", "kmsKeyId"))
+    prefix = ssm.string("prefix", f"/{app}/{name}/events", SSM_PREFIX_RE,
+                        "an SSM path like '/social/prod/events': '/'-separated segments of letters, digits, '_', "
+                        "'.', '-', at most 14 levels, no trailing '/'") or ""  # fmt: skip
+    if prefix.lower().split("/")[1].startswith(("aws", "ssm")):
+        raise ConfigError(ssm.at("prefix"), f"{prefix!r} is not allowed; names starting with 'aws' or 'ssm' are "
+                          "reserved by AWS")  # fmt: skip
+    kms = ssm.string("kmsKeyId", "alias/aws/ssm", re.compile(r"^(alias/[\w/.-]+|[0-9a-f-]{36}|arn:aws[a-z-]*:kms:\S+)$"),
+                     "a KMS key id, key ARN or alias like 'alias/aws/ssm'") or "alias/aws/ssm"  # fmt: skip
+
+    tags_raw = node.get("tags", dict, {}, "an object of tag name -> string value")
+    for key, value in tags_raw.items():
+        if not TAG_KEY_RE.fullmatch(key) or key.lower().startswith("aws:"):
+            raise ConfigError(f"{path}.tags.{key}", "is not a valid tag name; 1-128 characters, not starting 'aws:'")
+        if not isinstance(value, str) or len(value) > 256:
+            raise ConfigError(f"{path}.tags.{key}", f"{_show(value)} is not allowed; expected a string of at most 256 "
+                              "characters")  # fmt: skip
+    return StageConfig(
+        app=app, name=name, account=account, region=region, auth=auth,
+        namespaces=_parse_namespaces(node, auth, root), logging=logging,
+        ssm=SsmConfig(prefix=prefix, kms_key_id=kms),
+        tags=tuple(sorted(tags_raw.items())),
+    )  # fmt: skip
+
+
+def parse_config(context: Mapping[str, Any] | None, root: Path) -> AppConfig:
+    """Parse and validate the `eventapi` context value; `root` is where `handlers/` lives."""
+    if context is None:
+        raise ConfigError(CONTEXT_KEY, 'missing from cdk.json "context"; add {"app": "...", "stages": {...}}')
+    node = _Obj(CONTEXT_KEY, context, ("app", "stages"))
+    if not node.has("app"):
+        raise ConfigError(node.at("app"), "missing; give the application name, e.g. 'social'")
+    app = node.string("app", None, APP_NAME_RE, "1-30 lowercase letters, digits and '-', starting with a letter") or ""
+    stages = node.get("stages", dict, {}, "an object of stage name -> settings")
+    if not stages:
+        raise ConfigError(node.at("stages"), 'no stage defined; add one, e.g. {"dev": {"namespaces": {"default": {}}}}')
+    return AppConfig(app=app, stages=tuple(_parse_stage(app, name, raw, root) for name, raw in stages.items()))
+
+
+def load_config(project_root: Path = Path()) -> AppConfig:
+    """Read `cdk.json` in `project_root` and parse its `eventapi` context (for tools outside the CDK app)."""
+    cdk_json = project_root / "cdk.json"
+    try:
+        context = json.loads(cdk_json.read_text(encoding="utf-8")).get("context", {})
+    except FileNotFoundError:
+        raise ConfigError("cdk.json", f"not found in {project_root.resolve()}; run from the project root") from None
+    except json.JSONDecodeError as err:
+        raise ConfigError("cdk.json", f"is not valid JSON: {err}") from None
+    return parse_config(context.get(CONTEXT_KEY), project_root)
+
+
+def load_stage(stage: str, project_root: Path = Path()) -> StageConfig:
+    """One validated stage from `cdk.json`."""
+    return load_config(project_root).stage(stage)
+
+
+# --- SSM Parameter Store layout: the one definition read by deploy, client and local -------------------------
+
+
+class SsmParam(StrEnum):
+    """Parameter names under a stage's SSM prefix (`<prefix>/<name>`)."""
+
+    HTTP_ENDPOINT = "http-endpoint"  # String: https://<http host>/event
+    REALTIME_ENDPOINT = "realtime-endpoint"  # String: wss://<realtime host>/event/realtime
+    HTTP_HOST = "http-host"  # String: the host every auth object names
+    REALTIME_HOST = "realtime-host"  # String
+    API_ID = "api-id"  # String
+    REGION = "region"  # String
+    AUTH_MODES = "auth-modes"  # String (JSON): {"connect": [...], "publish": [...], "subscribe": [...]}
+    NAMESPACES = "namespaces"  # String (JSON): [{"name", "publish": [...], "subscribe": [...]}]
+    USER_POOL_ID = "cognito-user-pool-id"  # String, only with Cognito
+    USER_POOL_CLIENT_ID = "cognito-client-id"  # String, only with Cognito
+    API_KEY = "api-key"  # SecureString: the key value (da2-...)
+    API_KEY_EXPIRES = "api-key-expires"  # String: ISO 8601 UTC
+    CONFIG = "config"  # String (JSON): everything above except the key, for clients that read one parameter
+
+
+def ssm_name(prefix: str, param: SsmParam) -> str:
+    """Full parameter name of `param` under `prefix`."""
+    return f"{prefix.rstrip('/')}/{param.value}"
