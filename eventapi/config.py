@@ -141,7 +141,6 @@ class NamespaceConfig:
 class LoggingConfig:
     level: str = "ERROR"
     retention_days: int = 30
-    exclude_verbose_content: bool = True
 
 
 @dataclass(frozen=True)
@@ -215,8 +214,9 @@ T = TypeVar("T")
 
 
 def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    by_lower = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
 
 
 def _show(value: Any) -> str:
@@ -415,7 +415,7 @@ def _parse_stage(app: str, name: str, raw: Any, root: Path) -> StageConfig:
     region = node.string("region", None, REGION_RE, "an AWS region name like 'eu-west-1'")
     auth = _parse_auth(node.obj("auth", ("providers", "connect", "publish", "subscribe")), region)
 
-    log = node.obj("logging", ("level", "retentionDays", "excludeVerboseContent"))
+    log = node.obj("logging", ("level", "retentionDays"))
     level = log.get("level", str, "ERROR", f"one of {', '.join(LOG_LEVELS)}")
     if level not in LOG_LEVELS:
         raise ConfigError(log.at("level"), f"{_show(level)} is not allowed; expected one of {', '.join(LOG_LEVELS)}"
@@ -424,7 +424,7 @@ def _parse_stage(app: str, name: str, raw: Any, root: Path) -> StageConfig:
     if retention not in RETENTION_DAYS:
         raise ConfigError(log.at("retentionDays"), f"{_show(retention)} is not allowed; expected one of "
                           f"{', '.join(map(str, RETENTION_DAYS))}")  # fmt: skip
-    logging = LoggingConfig(level, retention, log.get("excludeVerboseContent", bool, True, "true or false"))
+    logging = LoggingConfig(level, retention)
 
     ssm = node.obj("ssm", ("prefix", "kmsKeyId"))
     prefix = ssm.string("prefix", f"/{app}/{name}/events", SSM_PREFIX_RE,

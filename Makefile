@@ -1,0 +1,72 @@
+# The single entry point. Every target installs what it needs first (quietly, and only when inputs changed).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .stamps
+STAGE ?=
+CDK := npx --no-install cdk
+
+# Offline by default: no Node end-of-life banner, no CDK telemetry or notices, no EC2 metadata probing.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+export AWS_EC2_METADATA_DISABLED := true
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help install synth diff deploy destroy lint test bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMPS)/venv: requirements.txt requirements-dev.txt pyproject.toml
+	@mkdir -p $(STAMPS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installing Python dependencies into $(VENV) (log: $(STAMPS)/pip.log)"
+	@{ $(PY) -m pip install --upgrade pip==25.3 && $(PY) -m pip install -r requirements-dev.txt \
+	   && $(PY) -m pip install --no-deps -e . ; } > $(STAMPS)/pip.log 2>&1 || { tail -n 30 $(STAMPS)/pip.log; exit 1; }
+	@$(PY) -c "import aws_cdk, cdk_nag, boto3, moto, aiohttp, pytest" # fail here if an install above failed
+	@touch $@
+
+$(STAMPS)/npm: package.json package-lock.json
+	@mkdir -p $(STAMPS)
+	@echo "installing Node dependencies (the pinned aws-cdk CLI)"
+	@npm ci --no-audit --no-fund --loglevel=error > $(STAMPS)/npm.log 2>&1 || { tail -n 30 $(STAMPS)/npm.log; exit 1; }
+	@touch $@
+
+install: $(STAMPS)/venv $(STAMPS)/npm ## Install Python and Node dependencies
+
+synth: install ## Synthesize every stage to cdk.out/ and print what was synthesized
+	@$(CDK) synth --quiet $(if $(STAGE),--context stage=$(STAGE)) 2>&1 | grep -vE 'feature flags are not configured|Supply a stack id' || true
+	@test -f cdk.out/manifest.json
+	@$(PY) -m eventapi.infra.summary cdk.out
+
+diff: install ## Compare a stage with what is deployed (needs AWS credentials): make diff STAGE=dev
+	@test -n "$(STAGE)" || { echo "usage: make diff STAGE=<stage>" >&2; exit 2; }
+	$(CDK) diff --context stage=$(STAGE)
+
+deploy: install ## Deploy a stage to AWS: make deploy STAGE=dev
+	@test -n "$(STAGE)" || { echo "usage: make deploy STAGE=<stage>" >&2; exit 2; }
+	$(CDK) deploy --context stage=$(STAGE) --require-approval broadening --outputs-file cdk.out/outputs-$(STAGE).json
+
+destroy: install ## Delete a stage from AWS: make destroy STAGE=dev
+	@test -n "$(STAGE)" || { echo "usage: make destroy STAGE=<stage>" >&2; exit 2; }
+	$(CDK) destroy --context stage=$(STAGE)
+
+lint: install ## ruff (format + check), mypy --strict on eventapi/, cfn-lint on the synthesized templates
+	@$(VENV)/bin/ruff format --check --quiet .
+	@$(VENV)/bin/ruff check --quiet .
+	@$(VENV)/bin/mypy eventapi
+	@$(CDK) synth --quiet 2>&1 | grep -vE 'feature flags are not configured|Supply a stack id' || true
+	@$(VENV)/bin/cfn-lint cdk.out/*.template.json
+
+test: $(STAMPS)/venv ## Run the whole test suite
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMPS)/venv ## Run the benchmarks (figures and ratios, not pass/fail)
+	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+
+clean: ## Remove build output (keeps the venv and node_modules)
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""CDK entry point: reads the `eventapi` context once, builds one stack per stage, nothing else.
+
+    npx cdk synth                          # every stage in cdk.json
+    npx cdk synth --context stage=prod     # one stage
+
+A bad config value ends synth with one line on stderr naming the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from eventapi.config import CONTEXT_KEY, ConfigError, parse_config
+from stacks.event_api_stack import EventApiStack
+
+ROOT = Path(__file__).resolve().parent
+TODAY_KEY = "eventapi:today"  # pins the API key expiry for reproducible builds and tests (YYYY-MM-DD)
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The context block of cdk.json (the CLI passes it in for us; tests and benches read it here)."""
+    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
+    return context
+
+
+def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = None) -> cdk.App:
+    """The CDK app for `context` (None: what the CDK CLI passed, or cdk.json when run without the CLI)."""
+    if context is None and "CDK_CONTEXT_JSON" not in os.environ:
+        context = cdk_json_context()
+    # No CDKMetadata resource: templates stay byte-identical between the CLI, tests and reviewers' machines.
+    app = cdk.App(context=dict(context) if context is not None else None, outdir=outdir, analytics_reporting=False)
+    config = parse_config(app.node.try_get_context(CONTEXT_KEY), ROOT)
+    selected = app.node.try_get_context("stage")
+    stages = [config.stage(selected)] if selected else list(config.stages)
+    today = _today(app.node.try_get_context(TODAY_KEY))
+    for stage in stages:
+        EventApiStack(app, stage=stage, today=today)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app
+
+
+def _today(value: Any) -> date:
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(TODAY_KEY, f"{value!r} is not a date; expected YYYY-MM-DD") from None
+
+
+def main() -> int:
+    try:
+        build_app().synth()
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""The Event API itself: auth providers, the API key, channel namespaces with their handlers, and logging."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from aws_cdk import Duration, Expiration, RemovalPolicy
+from aws_cdk import aws_appsync as appsync
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+
+@dataclass(frozen=True)
+class NamespaceSpec:
+    """One channel namespace: its name, auth mode overrides (None = API defaults) and handler code."""
+
+    name: str
+    publish: Sequence[str] | None = None
+    subscribe: Sequence[str] | None = None
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class ApiKeySpec:
+    description: str
+    expires: datetime
+
+
+@dataclass(frozen=True)
+class OidcSpec:
+    issuer: str
+    client_id: str | None
+    auth_ttl_seconds: int
+    iat_ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class LambdaAuthSpec:
+    function_arn: str
+    result_ttl_seconds: int
+    identity_validation_regex: str | None
+
+
+# AppSync's auth mode names (as in cdk.json and the wire protocol) -> the L2 enum.
+_L2_MODES = {
+    "API_KEY": appsync.AppSyncAuthorizationType.API_KEY,
+    "AWS_IAM": appsync.AppSyncAuthorizationType.IAM,
+    "AMAZON_COGNITO_USER_POOLS": appsync.AppSyncAuthorizationType.USER_POOL,
+    "OPENID_CONNECT": appsync.AppSyncAuthorizationType.OIDC,
+    "AWS_LAMBDA": appsync.AppSyncAuthorizationType.LAMBDA,
+}
+
+
+def _modes(names: Sequence[str]) -> list[appsync.AppSyncAuthorizationType]:
+    return [_L2_MODES[name] for name in names]
+
+
+class EventApi(Construct):
+    """An AppSync Event API. Attributes: `api`, `namespaces` (name -> ChannelNamespace), `log_group`."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        api_name: str,
+        connect: Sequence[str],
+        publish: Sequence[str],
+        subscribe: Sequence[str],
+        namespaces: Sequence[NamespaceSpec],
+        log_level: str,
+        log_retention_days: int,
+        api_key: ApiKeySpec | None = None,
+        iam_auth: bool = False,
+        user_pool: cognito.IUserPool | None = None,
+        user_pool_client_regex: str | None = None,
+        oidc: OidcSpec | None = None,
+        lambda_auth: LambdaAuthSpec | None = None,
+    ) -> None:
+        super().__init__(scope, id_)
+        providers: list[appsync.AppSyncAuthProvider] = []
+        if api_key is not None:
+            providers.append(appsync.AppSyncAuthProvider(
+                authorization_type=appsync.AppSyncAuthorizationType.API_KEY,
+                api_key_config=appsync.AppSyncApiKeyConfig(
+                    description=api_key.description, expires=Expiration.at_timestamp(int(api_key.expires.timestamp() * 1000))
+                ),
+            ))  # fmt: skip
+        if iam_auth:
+            providers.append(appsync.AppSyncAuthProvider(authorization_type=appsync.AppSyncAuthorizationType.IAM))
+        if user_pool is not None:
+            providers.append(appsync.AppSyncAuthProvider(
+                authorization_type=appsync.AppSyncAuthorizationType.USER_POOL,
+                cognito_config=appsync.AppSyncCognitoConfig(user_pool=user_pool, app_id_client_regex=user_pool_client_regex),
+            ))  # fmt: skip
+        if oidc is not None:
+            providers.append(appsync.AppSyncAuthProvider(
+                authorization_type=appsync.AppSyncAuthorizationType.OIDC,
+                open_id_connect_config=appsync.AppSyncOpenIdConnectConfig(
+                    oidc_provider=oidc.issuer, client_id=oidc.client_id,
+                    token_expiry_from_auth=oidc.auth_ttl_seconds * 1000 or None,
+                    token_expiry_from_issue=oidc.iat_ttl_seconds * 1000 or None,
+                ),
+            ))  # fmt: skip
+        if lambda_auth is not None:
+            handler = lambda_.Function.from_function_arn(self, "Authorizer", lambda_auth.function_arn)
+            providers.append(appsync.AppSyncAuthProvider(
+                authorization_type=appsync.AppSyncAuthorizationType.LAMBDA,
+                lambda_authorizer_config=appsync.AppSyncLambdaAuthorizerConfig(
+                    handler=handler, results_cache_ttl=Duration.seconds(lambda_auth.result_ttl_seconds),
+                    validation_regex=lambda_auth.identity_validation_regex,
+                ),
+            ))  # fmt: skip
+
+        self.api = appsync.EventApi(
+            self,
+            "Api",
+            api_name=api_name,
+            authorization_config=appsync.EventApiAuthConfig(
+                auth_providers=providers,
+                connection_auth_mode_types=_modes(connect),
+                default_publish_auth_mode_types=_modes(publish),
+                default_subscribe_auth_mode_types=_modes(subscribe),
+            ),
+        )
+        # Logging through the L1 property: the L2 `log_config` always adds a LogRetention custom-resource Lambda;
+        # here retention lives on an explicit log group instead.
+        log_role = iam.Role(self, "LogRole", assumed_by=iam.ServicePrincipal("appsync.amazonaws.com"))
+        self.log_group = logs.LogGroup(
+            self, "Logs", log_group_name=f"/aws/appsync/apis/{self.api.api_id}", removal_policy=RemovalPolicy.DESTROY
+        )
+        cfn_log_group = self.log_group.node.default_child
+        assert isinstance(cfn_log_group, logs.CfnLogGroup)
+        cfn_log_group.retention_in_days = log_retention_days  # the L2 wants an enum; config validated the days
+        self.log_group.grant_write(log_role)
+        cfn_api = self.api.node.default_child
+        assert isinstance(cfn_api, appsync.CfnApi)
+        cfn_api.add_property_override("EventConfig.LogConfig", {
+            "CloudWatchLogsRoleArn": log_role.role_arn, "LogLevel": log_level,
+        })  # fmt: skip
+
+        self.namespaces: Mapping[str, appsync.ChannelNamespace] = {
+            spec.name: appsync.ChannelNamespace(
+                self,
+                f"Ns{spec.name}",
+                api=self.api,
+                channel_namespace_name=spec.name,
+                code=appsync.Code.from_inline(spec.code) if spec.code is not None else None,
+                authorization_config=appsync.NamespaceAuthConfig(
+                    publish_auth_mode_types=_modes(spec.publish) if spec.publish else None,
+                    subscribe_auth_mode_types=_modes(spec.subscribe) if spec.subscribe else None,
+                ),
+            )
+            for spec in namespaces
+        }
+

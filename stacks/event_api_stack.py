@@ -1,0 +1,103 @@
+"""One stage's Event API stack: composes the constructs, grants, tags, outputs and the cdk-nag acknowledgements."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from aws_cdk import Acknowledgment, CfnOutput, Environment, Stack, Tags, Validations
+from constructs import Construct
+
+from eventapi.config import AuthMode, StageConfig, api_key_expiry
+from eventapi.infra.cognito import EventApiUserPool
+from eventapi.infra.event_api import ApiKeySpec, EventApi, LambdaAuthSpec, NamespaceSpec, OidcSpec
+from eventapi.infra.roles import EventApiRoles
+from eventapi.outputs import Output
+
+
+class EventApiStack(Stack):
+    """Attributes: `event_api` (the construct), `user_pool` (or None), `roles` (or None)."""
+
+    def __init__(self, scope: Construct, *, stage: StageConfig, today: date) -> None:
+        env = Environment(account=stage.account, region=stage.region) if stage.account or stage.region else None
+        super().__init__(
+            scope, stage.stack_name, env=env,
+            description=f"AppSync Event API '{stage.api_name}' (stage {stage.name}), managed by eventapi",
+        )  # fmt: skip
+        auth = stage.auth
+        self.user_pool = (
+            EventApiUserPool(self, "Cognito", user_pool_id=auth.cognito.user_pool_id) if auth.cognito else None
+        )
+        self.event_api = EventApi(
+            self,
+            "EventApi",
+            api_name=stage.api_name,
+            connect=auth.connect,
+            publish=auth.publish,
+            subscribe=auth.subscribe,
+            namespaces=[
+                NamespaceSpec(name=ns.name, publish=ns.publish, subscribe=ns.subscribe, code=ns.handler_code)
+                for ns in stage.namespaces
+            ],
+            log_level=stage.logging.level,
+            log_retention_days=stage.logging.retention_days,
+            api_key=ApiKeySpec(auth.api_key.description, api_key_expiry(auth.api_key.valid_days, today))
+            if auth.api_key
+            else None,
+            iam_auth=auth.iam is not None,
+            user_pool=self.user_pool.user_pool if self.user_pool else None,
+            user_pool_client_regex=auth.cognito.app_id_client_regex if auth.cognito else None,
+            oidc=OidcSpec(auth.oidc.issuer, auth.oidc.client_id, auth.oidc.auth_ttl_seconds, auth.oidc.iat_ttl_seconds)
+            if auth.oidc
+            else None,
+            lambda_auth=LambdaAuthSpec(
+                auth.lambda_.function_arn, auth.lambda_.result_ttl_seconds, auth.lambda_.identity_validation_regex
+            )
+            if auth.lambda_
+            else None,
+        )
+        self.roles = None
+        if auth.iam is not None:
+            namespaces = self.event_api.namespaces
+            self.roles = EventApiRoles(
+                self,
+                "Roles",
+                api=self.event_api.api,
+                publish_namespaces=[
+                    namespaces[ns.name] for ns in stage.namespaces if AuthMode.AWS_IAM in stage.namespace_modes(ns)[0]
+                ],
+                subscribe_namespaces=[
+                    namespaces[ns.name] for ns in stage.namespaces if AuthMode.AWS_IAM in stage.namespace_modes(ns)[1]
+                ],
+                publisher_principal=auth.iam.publisher_principal,
+                subscriber_principal=auth.iam.subscriber_principal,
+            )
+
+        for key, value in (("app", stage.app), ("stage", stage.name), *stage.tags):
+            Tags.of(self).add(key, value)
+        self._outputs()
+        self._acknowledge()
+
+    def _output(self, key: Output, value: str, description: str) -> None:
+        CfnOutput(self, key.value, value=value, description=description).override_logical_id(key.value)
+
+    def _outputs(self) -> None:
+        api = self.event_api.api
+        self._output(Output.API_ID, api.api_id, "Event API id")
+        self._output(Output.API_ARN, api.api_arn, "Event API ARN")
+        self._output(Output.HTTP_HOST, api.http_dns, "HTTP host: the `host` every auth object names")
+        self._output(Output.REALTIME_HOST, api.realtime_dns, "Realtime (WebSocket) host")
+        self._output(Output.HTTP_ENDPOINT, f"https://{api.http_dns}/event", "POST endpoint for publishing")
+        self._output(Output.REALTIME_ENDPOINT, f"wss://{api.realtime_dns}/event/realtime", "WebSocket endpoint")
+        self._output(Output.REGION, self.region, "Region of the Event API (SigV4 signing region)")
+        if self.user_pool is not None:
+            self._output(Output.USER_POOL_ID, self.user_pool.user_pool.user_pool_id, "Cognito user pool id")
+            if self.user_pool.client is not None:
+                self._output(Output.USER_POOL_CLIENT_ID, self.user_pool.client.user_pool_client_id,
+                             "Cognito app client id for web sign-in")  # fmt: skip
+        if self.roles is not None and self.roles.publisher is not None:
+            self._output(Output.PUBLISHER_ROLE_ARN, self.roles.publisher.role_arn, "Role that may connect and publish")
+        if self.roles is not None and self.roles.subscriber is not None:
+            self._output(Output.SUBSCRIBER_ROLE_ARN, self.roles.subscriber.role_arn, "Role that may connect and subscribe")
+
+    def _acknowledge(self) -> None:
+        """cdk-nag findings accepted on purpose, each with its reason (checked by tests/infra)."""

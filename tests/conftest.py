@@ -1,0 +1,7 @@
+"""Shared test settings: offline, no credentials, no Node end-of-life banner."""
+
+import os
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
