@@ -29,7 +29,9 @@ NAMESPACE_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?$
 API_NAME_RE = re.compile(r"^[A-Za-z0-9_\- ]{1,50}$")
 APP_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
 STAGE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
-REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-(central|north|south|east|west|northeast|northwest|southeast|southwest)-[1-9]$")
+REGION_RE = re.compile(
+    r"^[a-z]{2}(-gov|-iso[a-z]?)?-(central|north|south|east|west|northeast|northwest|southeast|southwest)-[1-9]$"
+)
 ACCOUNT_RE = re.compile(r"^\d{12}$")
 USER_POOL_ID_RE = re.compile(r"^(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)_[A-Za-z0-9]{1,55}$")
 LAMBDA_ARN_RE = re.compile(
@@ -40,8 +42,30 @@ SSM_PREFIX_RE = re.compile(r"^(/[A-Za-z0-9_.-]+){1,14}$")
 TAG_KEY_RE = re.compile(r"^[\w .:/=+@-]{1,128}$")
 LOG_LEVELS = ("NONE", "ERROR", "INFO", "DEBUG", "ALL")
 # CloudWatch Logs retention values (days) that CloudFormation accepts.
-RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-                  3288, 3653)  # fmt: skip
+RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 
 class ConfigError(ValueError):
@@ -122,9 +146,13 @@ class AuthConfig:
     @property
     def provider_modes(self) -> tuple[AuthMode, ...]:
         """Configured providers, in a fixed order."""
-        pairs = ((self.api_key, AuthMode.API_KEY), (self.iam, AuthMode.AWS_IAM),
-                 (self.cognito, AuthMode.AMAZON_COGNITO_USER_POOLS), (self.oidc, AuthMode.OPENID_CONNECT),
-                 (self.lambda_, AuthMode.AWS_LAMBDA))  # fmt: skip
+        pairs = (
+            (self.api_key, AuthMode.API_KEY),
+            (self.iam, AuthMode.AWS_IAM),
+            (self.cognito, AuthMode.AMAZON_COGNITO_USER_POOLS),
+            (self.oidc, AuthMode.OPENID_CONNECT),
+            (self.lambda_, AuthMode.AWS_LAMBDA),
+        )
         return tuple(mode for provider, mode in pairs if provider is not None)
 
 
@@ -185,8 +213,11 @@ class AppConfig:
             if stage.name == name:
                 return stage
         known = [s.name for s in self.stages]
-        raise ConfigError("stage", f"{name!r} is not a stage in cdk.json{_did_you_mean(name, known)}; "
-                          f"choose one of {', '.join(known)} (e.g. --context stage={known[0]})")  # fmt: skip
+        raise ConfigError(
+            "stage",
+            f"{name!r} is not a stage in cdk.json{_did_you_mean(name, known)}; "
+            f"choose one of {', '.join(known)} (e.g. --context stage={known[0]})",
+        )
 
 
 # --- API key expiry: deterministic, renewed by every deploy ----------------------------------------------------
@@ -232,8 +263,9 @@ class _Obj:
             raise ConfigError(path, f"expected an object, got {_show(value)}")
         for key in value:
             if key not in allowed:
-                raise ConfigError(f"{path}.{key}", f"unknown setting{_did_you_mean(key, allowed)}; "
-                                  f"allowed here: {', '.join(allowed)}")  # fmt: skip
+                raise ConfigError(
+                    f"{path}.{key}", f"unknown setting{_did_you_mean(key, allowed)}; allowed here: {', '.join(allowed)}"
+                )
         self.path = path
         self.value: dict[str, Any] = value
 
@@ -268,7 +300,9 @@ class _Obj:
         return _Obj(self.at(key), self.value.get(key, {}), allowed)
 
 
-def _modes(path: str, raw: Any, configured: tuple[AuthMode, ...], default: tuple[AuthMode, ...]) -> tuple[AuthMode, ...]:
+def _modes(
+    path: str, raw: Any, configured: tuple[AuthMode, ...], default: tuple[AuthMode, ...]
+) -> tuple[AuthMode, ...]:
     if raw is None:
         return default
     names = [m.value for m in AuthMode]
@@ -277,13 +311,18 @@ def _modes(path: str, raw: Any, configured: tuple[AuthMode, ...], default: tuple
     modes: list[AuthMode] = []
     for item in raw:
         if item not in names:
-            raise ConfigError(path, f"{_show(item)} is not an auth mode{_did_you_mean(item, names)}; "
-                              f"expected one of {', '.join(names)}")  # fmt: skip
+            raise ConfigError(
+                path,
+                f"{_show(item)} is not an auth mode{_did_you_mean(item, names)}; expected one of {', '.join(names)}",
+            )
         mode = AuthMode(item)
         if mode not in configured:
             key = next(k for k, v in PROVIDER_MODES.items() if v is mode)
-            raise ConfigError(path, f"{item} has no provider; add auth.providers.{key} or remove {item} "
-                              f"(configured: {', '.join(configured) or 'none'})")  # fmt: skip
+            raise ConfigError(
+                path,
+                f"{item} has no provider; add auth.providers.{key} or remove {item} "
+                f"(configured: {', '.join(configured) or 'none'})",
+            )
         if mode in modes:
             raise ConfigError(path, f"{item} is listed twice")
         modes.append(mode)
@@ -301,29 +340,41 @@ def _parse_auth(node: _Obj, region: str | None) -> AuthConfig:
     if providers.has("apiKey"):
         p = providers.obj("apiKey", ("validDays", "description"))
         api_key = ApiKeyProvider(
-            valid_days=p.integer("validDays", API_KEY_MAX_DAYS, API_KEY_MIN_DAYS, API_KEY_MAX_DAYS,
-                                 f"a whole number of days from {API_KEY_MIN_DAYS} to {API_KEY_MAX_DAYS}"),
-            description=p.string("description", ApiKeyProvider.description, re.compile(r"^[^\n]{1,256}$"),
-                                 "one line of 1-256 characters") or ApiKeyProvider.description,
-        )  # fmt: skip
+            valid_days=p.integer(
+                "validDays",
+                API_KEY_MAX_DAYS,
+                API_KEY_MIN_DAYS,
+                API_KEY_MAX_DAYS,
+                f"a whole number of days from {API_KEY_MIN_DAYS} to {API_KEY_MAX_DAYS}",
+            ),
+            description=p.string(
+                "description", ApiKeyProvider.description, re.compile(r"^[^\n]{1,256}$"), "one line of 1-256 characters"
+            )
+            or ApiKeyProvider.description,
+        )
     if providers.has("cognito"):
         p = providers.obj("cognito", ("newUserPool", "userPoolId", "appIdClientRegex"))
         new_pool = p.get("newUserPool", bool, False, "true or false")
         pool_id = p.string("userPoolId", None, USER_POOL_ID_RE, "a user pool id like 'eu-west-1_AbCdEf123'")
         if new_pool == (pool_id is not None):
-            raise ConfigError(p.path, "set exactly one of newUserPool: true (a pool made by this stack) or "
-                              "userPoolId (an existing pool)")  # fmt: skip
+            raise ConfigError(
+                p.path,
+                "set exactly one of newUserPool: true (a pool made by this stack) or userPoolId (an existing pool)",
+            )
         pool_region = USER_POOL_ID_RE.fullmatch(pool_id).group("region") if pool_id else None  # type: ignore[union-attr]
         cognito = CognitoProvider(
-            new_user_pool=new_pool, user_pool_id=pool_id,
+            new_user_pool=new_pool,
+            user_pool_id=pool_id,
             user_pool_region=pool_region if pool_region != region else None,
-            app_id_client_regex=p.get("appIdClientRegex", str, None, "a regular expression"),  # type: ignore[arg-type]
-        )  # fmt: skip
+            app_id_client_regex=p.get("appIdClientRegex", str, None, "a regular expression"),
+        )
     if providers.has("iam"):
         p = providers.obj("iam", ("publisherPrincipal", "subscriberPrincipal"))
         what = "an IAM ARN like 'arn:aws:iam::123456789012:role/backend' (or ...:root)"
-        iam = IamProvider(publisher_principal=p.string("publisherPrincipal", None, PRINCIPAL_ARN_RE, what),
-                          subscriber_principal=p.string("subscriberPrincipal", None, PRINCIPAL_ARN_RE, what))
+        iam = IamProvider(
+            publisher_principal=p.string("publisherPrincipal", None, PRINCIPAL_ARN_RE, what),
+            subscriber_principal=p.string("subscriberPrincipal", None, PRINCIPAL_ARN_RE, what),
+        )
     if providers.has("oidc"):
         p = providers.obj("oidc", ("issuer", "clientId", "authTtlSeconds", "iatTtlSeconds"))
         if not p.has("issuer"):
@@ -331,7 +382,7 @@ def _parse_auth(node: _Obj, region: str | None) -> AuthConfig:
         day = 86_400
         oidc = OidcProvider(
             issuer=p.string("issuer", None, re.compile(r"^https://[^\s/]+(/\S*)?$"), "an https:// issuer URL") or "",
-            client_id=p.get("clientId", str, None, "a client id string"),  # type: ignore[arg-type]
+            client_id=p.get("clientId", str, None, "a client id string"),
             auth_ttl_seconds=p.integer("authTtlSeconds", 0, 0, day, f"seconds from 0 (no limit) to {day}"),
             iat_ttl_seconds=p.integer("iatTtlSeconds", 0, 0, day, f"seconds from 0 (no limit) to {day}"),
         )
@@ -340,28 +391,39 @@ def _parse_auth(node: _Obj, region: str | None) -> AuthConfig:
         if not p.has("functionArn"):
             raise ConfigError(p.at("functionArn"), "missing; give the authorizer's Lambda function ARN")
         lam = LambdaProvider(
-            function_arn=p.string("functionArn", None, LAMBDA_ARN_RE,
-                                  "a Lambda function ARN like 'arn:aws:lambda:eu-west-1:123456789012:function:auth'")
+            function_arn=p.string(
+                "functionArn",
+                None,
+                LAMBDA_ARN_RE,
+                "a Lambda function ARN like 'arn:aws:lambda:eu-west-1:123456789012:function:auth'",
+            )
             or "",
             result_ttl_seconds=p.integer("resultTtlSeconds", 300, 0, 3600, "seconds from 0 to 3600"),
-            identity_validation_regex=p.get("identityValidationRegex", str, None, "a regular expression"),  # type: ignore[arg-type]
-        )  # fmt: skip
+            identity_validation_regex=p.get("identityValidationRegex", str, None, "a regular expression"),
+        )
 
     configured = AuthConfig(api_key, cognito, iam, oidc, lam, (), (), ()).provider_modes
     connect = _modes(node.at("connect"), node.value.get("connect"), configured, configured)
     return AuthConfig(
-        api_key, cognito, iam, oidc, lam, connect,
+        api_key,
+        cognito,
+        iam,
+        oidc,
+        lam,
+        connect,
         publish=_modes(node.at("publish"), node.value.get("publish"), configured, connect),
         subscribe=_modes(node.at("subscribe"), node.value.get("subscribe"), configured, connect),
-    )  # fmt: skip
+    )
 
 
 def _parse_namespaces(node: _Obj, auth: AuthConfig, root: Path) -> tuple[NamespaceConfig, ...]:
     raw = node.value.get("namespaces", {"default": {}})
     path = node.at("namespaces")
     if not isinstance(raw, dict) or not raw:
-        raise ConfigError(path, f"{_show(raw)} is not allowed; expected an object of namespace name -> settings, "
-                          'e.g. {"default": {}}')  # fmt: skip
+        raise ConfigError(
+            path,
+            f'{_show(raw)} is not allowed; expected an object of namespace name -> settings, e.g. {{"default": {{}}}}',
+        )
     if len(raw) > MAX_NAMESPACES:
         raise ConfigError(path, f"{len(raw)} namespaces; an Event API holds at most {MAX_NAMESPACES}")
     seen: dict[str, str] = {}
@@ -370,29 +432,37 @@ def _parse_namespaces(node: _Obj, auth: AuthConfig, root: Path) -> tuple[Namespa
     for name, settings in raw.items():
         ns_path = f"{path}.{name}"
         if not NAMESPACE_NAME_RE.fullmatch(name):
-            raise ConfigError(ns_path, f"{name!r} is not a valid namespace name; expected 1-50 letters, digits "
-                              "and '-', starting and ending with a letter or digit")  # fmt: skip
+            raise ConfigError(
+                ns_path,
+                f"{name!r} is not a valid namespace name; expected 1-50 letters, digits "
+                "and '-', starting and ending with a letter or digit",
+            )
         # Channel paths are case-sensitive, but AppSync rejects two namespaces differing only by case.
         if name.lower() in seen:
             raise ConfigError(ns_path, f"duplicate namespace: {name!r} clashes with {seen[name.lower()]!r}")
         seen[name.lower()] = name
         ns = _Obj(ns_path, settings, ("publish", "subscribe", "handler"))
-        handler = ns.get("handler", str, None, f"a path to a .js file under {HANDLER_DIR}/")  # type: ignore[arg-type]
+        handler = ns.get("handler", str, None, f"a path to a .js file under {HANDLER_DIR}/")
         code = _read_handler(ns.at("handler"), handler, root) if handler is not None else None
-        result.append(NamespaceConfig(
-            name=name,
-            publish=_modes(ns.at("publish"), ns.value.get("publish"), configured, ()) or None,
-            subscribe=_modes(ns.at("subscribe"), ns.value.get("subscribe"), configured, ()) or None,
-            handler=handler, handler_code=code,
-        ))  # fmt: skip
+        result.append(
+            NamespaceConfig(
+                name=name,
+                publish=_modes(ns.at("publish"), ns.value.get("publish"), configured, ()) or None,
+                subscribe=_modes(ns.at("subscribe"), ns.value.get("subscribe"), configured, ()) or None,
+                handler=handler,
+                handler_code=code,
+            )
+        )
     return tuple(result)
 
 
 def _read_handler(path: str, handler: str, root: Path) -> str:
     rel = Path(handler)
     if rel.is_absolute() or rel.parts[:1] != (HANDLER_DIR,) or ".." in rel.parts or rel.suffix not in (".js", ".mjs"):
-        raise ConfigError(path, f"{handler!r} is not allowed; expected a .js file under {HANDLER_DIR}/, "
-                          f"e.g. '{HANDLER_DIR}/comments.js'")  # fmt: skip
+        raise ConfigError(
+            path,
+            f"{handler!r} is not allowed; expected a .js file under {HANDLER_DIR}/, e.g. '{HANDLER_DIR}/comments.js'",
+        )
     file = root / rel
     if not file.is_file():
         raise ConfigError(path, f"{handler!r} does not exist (looked in {root}); create it or fix the path")
@@ -405,12 +475,17 @@ def _read_handler(path: str, handler: str, root: Path) -> str:
 def _parse_stage(app: str, name: str, raw: Any, root: Path) -> StageConfig:
     path = f"{CONTEXT_KEY}.stages.{name}"
     if not STAGE_NAME_RE.fullmatch(name):
-        raise ConfigError(path, f"{name!r} is not a valid stage name; expected 1-20 lowercase letters, digits and "
-                          "'-', starting with a letter")  # fmt: skip
+        raise ConfigError(
+            path,
+            f"{name!r} is not a valid stage name; expected 1-20 lowercase letters, digits and "
+            "'-', starting with a letter",
+        )
     allowed = ("account", "region", "auth", "namespaces", "logging", "ssm", "tags")
     node = _Obj(path, raw, allowed)
     if not node.value:
-        raise ConfigError(path, 'the stage is empty; give at least its namespaces, e.g. {"namespaces": {"default": {}}}')
+        raise ConfigError(
+            path, 'the stage is empty; give at least its namespaces, e.g. {"namespaces": {"default": {}}}'
+        )
     account = node.string("account", None, ACCOUNT_RE, "a 12-digit AWS account id")
     region = node.string("region", None, REGION_RE, "an AWS region name like 'eu-west-1'")
     auth = _parse_auth(node.obj("auth", ("providers", "connect", "publish", "subscribe")), region)
@@ -418,37 +493,62 @@ def _parse_stage(app: str, name: str, raw: Any, root: Path) -> StageConfig:
     log = node.obj("logging", ("level", "retentionDays"))
     level = log.get("level", str, "ERROR", f"one of {', '.join(LOG_LEVELS)}")
     if level not in LOG_LEVELS:
-        raise ConfigError(log.at("level"), f"{_show(level)} is not allowed; expected one of {', '.join(LOG_LEVELS)}"
-                          f"{_did_you_mean(level, LOG_LEVELS)}")  # fmt: skip
+        raise ConfigError(
+            log.at("level"),
+            f"{_show(level)} is not allowed; expected one of {', '.join(LOG_LEVELS)}{_did_you_mean(level, LOG_LEVELS)}",
+        )
     retention = log.get("retentionDays", int, 30, "a number of days")
     if retention not in RETENTION_DAYS:
-        raise ConfigError(log.at("retentionDays"), f"{_show(retention)} is not allowed; expected one of "
-                          f"{', '.join(map(str, RETENTION_DAYS))}")  # fmt: skip
+        raise ConfigError(
+            log.at("retentionDays"),
+            f"{_show(retention)} is not allowed; expected one of {', '.join(map(str, RETENTION_DAYS))}",
+        )
     logging = LoggingConfig(level, retention)
 
     ssm = node.obj("ssm", ("prefix", "kmsKeyId"))
-    prefix = ssm.string("prefix", f"/{app}/{name}/events", SSM_PREFIX_RE,
-                        "an SSM path like '/social/prod/events': '/'-separated segments of letters, digits, '_', "
-                        "'.', '-', at most 14 levels, no trailing '/'") or ""  # fmt: skip
+    prefix = (
+        ssm.string(
+            "prefix",
+            f"/{app}/{name}/events",
+            SSM_PREFIX_RE,
+            "an SSM path like '/social/prod/events': '/'-separated segments of letters, digits, '_', "
+            "'.', '-', at most 14 levels, no trailing '/'",
+        )
+        or ""
+    )
     if prefix.lower().split("/")[1].startswith(("aws", "ssm")):
-        raise ConfigError(ssm.at("prefix"), f"{prefix!r} is not allowed; names starting with 'aws' or 'ssm' are "
-                          "reserved by AWS")  # fmt: skip
-    kms = ssm.string("kmsKeyId", "alias/aws/ssm", re.compile(r"^(alias/[\w/.-]+|[0-9a-f-]{36}|arn:aws[a-z-]*:kms:\S+)$"),
-                     "a KMS key id, key ARN or alias like 'alias/aws/ssm'") or "alias/aws/ssm"  # fmt: skip
+        raise ConfigError(
+            ssm.at("prefix"), f"{prefix!r} is not allowed; names starting with 'aws' or 'ssm' are reserved by AWS"
+        )
+    kms = (
+        ssm.string(
+            "kmsKeyId",
+            "alias/aws/ssm",
+            re.compile(r"^(alias/[\w/.-]+|[0-9a-f-]{36}|arn:aws[a-z-]*:kms:\S+)$"),
+            "a KMS key id, key ARN or alias like 'alias/aws/ssm'",
+        )
+        or "alias/aws/ssm"
+    )
 
     tags_raw = node.get("tags", dict, {}, "an object of tag name -> string value")
     for key, value in tags_raw.items():
         if not TAG_KEY_RE.fullmatch(key) or key.lower().startswith("aws:"):
             raise ConfigError(f"{path}.tags.{key}", "is not a valid tag name; 1-128 characters, not starting 'aws:'")
         if not isinstance(value, str) or len(value) > 256:
-            raise ConfigError(f"{path}.tags.{key}", f"{_show(value)} is not allowed; expected a string of at most 256 "
-                              "characters")  # fmt: skip
+            raise ConfigError(
+                f"{path}.tags.{key}", f"{_show(value)} is not allowed; expected a string of at most 256 characters"
+            )
     return StageConfig(
-        app=app, name=name, account=account, region=region, auth=auth,
-        namespaces=_parse_namespaces(node, auth, root), logging=logging,
+        app=app,
+        name=name,
+        account=account,
+        region=region,
+        auth=auth,
+        namespaces=_parse_namespaces(node, auth, root),
+        logging=logging,
         ssm=SsmConfig(prefix=prefix, kms_key_id=kms),
         tags=tuple(sorted(tags_raw.items())),
-    )  # fmt: skip
+    )
 
 
 def parse_config(context: Mapping[str, Any] | None, root: Path) -> AppConfig:

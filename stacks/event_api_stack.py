@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from aws_cdk import Acknowledgment, CfnOutput, Environment, Stack, Tags, Validations
+from aws_cdk import CfnOutput, Environment, Stack, Tags
 from constructs import Construct
 
 from eventapi.config import AuthMode, StageConfig, api_key_expiry
@@ -20,12 +20,21 @@ class EventApiStack(Stack):
     def __init__(self, scope: Construct, *, stage: StageConfig, today: date) -> None:
         env = Environment(account=stage.account, region=stage.region) if stage.account or stage.region else None
         super().__init__(
-            scope, stage.stack_name, env=env,
+            scope,
+            stage.stack_name,
+            env=env,
             description=f"AppSync Event API '{stage.api_name}' (stage {stage.name}), managed by eventapi",
-        )  # fmt: skip
+        )
         auth = stage.auth
         self.user_pool = (
-            EventApiUserPool(self, "Cognito", user_pool_id=auth.cognito.user_pool_id) if auth.cognito else None
+            EventApiUserPool(
+                self,
+                "Cognito",
+                user_pool_id=auth.cognito.user_pool_id,
+                user_pool_region=auth.cognito.user_pool_region,
+            )
+            if auth.cognito
+            else None
         )
         self.event_api = EventApi(
             self,
@@ -50,7 +59,9 @@ class EventApiStack(Stack):
             if auth.oidc
             else None,
             lambda_auth=LambdaAuthSpec(
-                auth.lambda_.function_arn, auth.lambda_.result_ttl_seconds, auth.lambda_.identity_validation_regex
+                auth.lambda_.function_arn,
+                auth.lambda_.result_ttl_seconds,
+                auth.lambda_.identity_validation_regex,
             )
             if auth.lambda_
             else None,
@@ -92,12 +103,19 @@ class EventApiStack(Stack):
         if self.user_pool is not None:
             self._output(Output.USER_POOL_ID, self.user_pool.user_pool.user_pool_id, "Cognito user pool id")
             if self.user_pool.client is not None:
-                self._output(Output.USER_POOL_CLIENT_ID, self.user_pool.client.user_pool_client_id,
-                             "Cognito app client id for web sign-in")  # fmt: skip
+                self._output(
+                    Output.USER_POOL_CLIENT_ID,
+                    self.user_pool.client.user_pool_client_id,
+                    "Cognito app client id for web sign-in",
+                )
         if self.roles is not None and self.roles.publisher is not None:
             self._output(Output.PUBLISHER_ROLE_ARN, self.roles.publisher.role_arn, "Role that may connect and publish")
         if self.roles is not None and self.roles.subscriber is not None:
-            self._output(Output.SUBSCRIBER_ROLE_ARN, self.roles.subscriber.role_arn, "Role that may connect and subscribe")
+            self._output(
+                Output.SUBSCRIBER_ROLE_ARN,
+                self.roles.subscriber.role_arn,
+                "Role that may connect and subscribe",
+            )
 
     def _acknowledge(self) -> None:
         """cdk-nag findings accepted on purpose, each with its reason (checked by tests/infra)."""

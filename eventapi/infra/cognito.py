@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
@@ -13,11 +13,25 @@ class EventApiUserPool(Construct):
     Attributes: `user_pool`, `client` (None for an imported pool: its clients live elsewhere).
     """
 
-    def __init__(self, scope: Construct, id_: str, *, user_pool_id: str | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        user_pool_id: str | None = None,
+        user_pool_region: str | None = None,
+    ) -> None:
         super().__init__(scope, id_)
         self.client: cognito.UserPoolClient | None = None
         if user_pool_id is not None:
-            self.user_pool: cognito.IUserPool = cognito.UserPool.from_user_pool_id(self, "Imported", user_pool_id)
+            # Import by ARN so a pool in another region keeps its region (an id alone means the stack's region).
+            arn = Stack.of(self).format_arn(
+                service="cognito-idp",
+                region=user_pool_region,
+                resource="userpool",
+                resource_name=user_pool_id,
+            )
+            self.user_pool: cognito.IUserPool = cognito.UserPool.from_user_pool_arn(self, "Imported", arn)
             return
         pool = cognito.UserPool(
             self,
@@ -27,9 +41,13 @@ class EventApiUserPool(Construct):
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             password_policy=cognito.PasswordPolicy(
-                min_length=12, require_digits=True, require_lowercase=True, require_uppercase=True,
-                require_symbols=True, temp_password_validity=Duration.days(3),
-            ),  # fmt: skip
+                min_length=12,
+                require_digits=True,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_symbols=True,
+                temp_password_validity=Duration.days(3),
+            ),
             mfa=cognito.Mfa.REQUIRED,
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             feature_plan=cognito.FeaturePlan.PLUS,

@@ -85,37 +85,50 @@ class EventApi(Construct):
         super().__init__(scope, id_)
         providers: list[appsync.AppSyncAuthProvider] = []
         if api_key is not None:
-            providers.append(appsync.AppSyncAuthProvider(
-                authorization_type=appsync.AppSyncAuthorizationType.API_KEY,
-                api_key_config=appsync.AppSyncApiKeyConfig(
-                    description=api_key.description, expires=Expiration.at_timestamp(int(api_key.expires.timestamp() * 1000))
-                ),
-            ))  # fmt: skip
+            providers.append(
+                appsync.AppSyncAuthProvider(
+                    authorization_type=appsync.AppSyncAuthorizationType.API_KEY,
+                    api_key_config=appsync.AppSyncApiKeyConfig(
+                        description=api_key.description,
+                        expires=Expiration.at_timestamp(int(api_key.expires.timestamp() * 1000)),
+                    ),
+                )
+            )
         if iam_auth:
             providers.append(appsync.AppSyncAuthProvider(authorization_type=appsync.AppSyncAuthorizationType.IAM))
         if user_pool is not None:
-            providers.append(appsync.AppSyncAuthProvider(
-                authorization_type=appsync.AppSyncAuthorizationType.USER_POOL,
-                cognito_config=appsync.AppSyncCognitoConfig(user_pool=user_pool, app_id_client_regex=user_pool_client_regex),
-            ))  # fmt: skip
+            providers.append(
+                appsync.AppSyncAuthProvider(
+                    authorization_type=appsync.AppSyncAuthorizationType.USER_POOL,
+                    cognito_config=appsync.AppSyncCognitoConfig(
+                        user_pool=user_pool, app_id_client_regex=user_pool_client_regex
+                    ),
+                )
+            )
         if oidc is not None:
-            providers.append(appsync.AppSyncAuthProvider(
-                authorization_type=appsync.AppSyncAuthorizationType.OIDC,
-                open_id_connect_config=appsync.AppSyncOpenIdConnectConfig(
-                    oidc_provider=oidc.issuer, client_id=oidc.client_id,
-                    token_expiry_from_auth=oidc.auth_ttl_seconds * 1000 or None,
-                    token_expiry_from_issue=oidc.iat_ttl_seconds * 1000 or None,
-                ),
-            ))  # fmt: skip
+            providers.append(
+                appsync.AppSyncAuthProvider(
+                    authorization_type=appsync.AppSyncAuthorizationType.OIDC,
+                    open_id_connect_config=appsync.AppSyncOpenIdConnectConfig(
+                        oidc_provider=oidc.issuer,
+                        client_id=oidc.client_id,
+                        token_expiry_from_auth=oidc.auth_ttl_seconds * 1000 or None,
+                        token_expiry_from_issue=oidc.iat_ttl_seconds * 1000 or None,
+                    ),
+                )
+            )
         if lambda_auth is not None:
             handler = lambda_.Function.from_function_arn(self, "Authorizer", lambda_auth.function_arn)
-            providers.append(appsync.AppSyncAuthProvider(
-                authorization_type=appsync.AppSyncAuthorizationType.LAMBDA,
-                lambda_authorizer_config=appsync.AppSyncLambdaAuthorizerConfig(
-                    handler=handler, results_cache_ttl=Duration.seconds(lambda_auth.result_ttl_seconds),
-                    validation_regex=lambda_auth.identity_validation_regex,
-                ),
-            ))  # fmt: skip
+            providers.append(
+                appsync.AppSyncAuthProvider(
+                    authorization_type=appsync.AppSyncAuthorizationType.LAMBDA,
+                    lambda_authorizer_config=appsync.AppSyncLambdaAuthorizerConfig(
+                        handler=handler,
+                        results_cache_ttl=Duration.seconds(lambda_auth.result_ttl_seconds),
+                        validation_regex=lambda_auth.identity_validation_regex,
+                    ),
+                )
+            )
 
         self.api = appsync.EventApi(
             self,
@@ -132,7 +145,10 @@ class EventApi(Construct):
         # here retention lives on an explicit log group instead.
         log_role = iam.Role(self, "LogRole", assumed_by=iam.ServicePrincipal("appsync.amazonaws.com"))
         self.log_group = logs.LogGroup(
-            self, "Logs", log_group_name=f"/aws/appsync/apis/{self.api.api_id}", removal_policy=RemovalPolicy.DESTROY
+            self,
+            "Logs",
+            log_group_name=f"/aws/appsync/apis/{self.api.api_id}",
+            removal_policy=RemovalPolicy.DESTROY,
         )
         cfn_log_group = self.log_group.node.default_child
         assert isinstance(cfn_log_group, logs.CfnLogGroup)
@@ -140,9 +156,13 @@ class EventApi(Construct):
         self.log_group.grant_write(log_role)
         cfn_api = self.api.node.default_child
         assert isinstance(cfn_api, appsync.CfnApi)
-        cfn_api.add_property_override("EventConfig.LogConfig", {
-            "CloudWatchLogsRoleArn": log_role.role_arn, "LogLevel": log_level,
-        })  # fmt: skip
+        cfn_api.add_property_override(
+            "EventConfig.LogConfig",
+            {
+                "CloudWatchLogsRoleArn": log_role.role_arn,
+                "LogLevel": log_level,
+            },
+        )
 
         self.namespaces: Mapping[str, appsync.ChannelNamespace] = {
             spec.name: appsync.ChannelNamespace(
@@ -158,4 +178,3 @@ class EventApi(Construct):
             )
             for spec in namespaces
         }
-

@@ -36,17 +36,21 @@ class EventApiRoles(Construct):
         self.subscriber: iam.Role | None = None
         if publish_namespaces:
             self.publisher = iam.Role(
-                self, "Publisher", assumed_by=_principal(publisher_principal),
+                self,
+                "Publisher",
+                assumed_by=_principal(publisher_principal),
                 description="Connects to this stack's Event API and publishes where AWS_IAM may publish",
-            )  # fmt: skip
+            )
             api.grant_connect(self.publisher)
             for ns in publish_namespaces:
                 ns.grant_publish(self.publisher)
         if subscribe_namespaces:
             self.subscriber = iam.Role(
-                self, "Subscriber", assumed_by=_principal(subscriber_principal),
+                self,
+                "Subscriber",
+                assumed_by=_principal(subscriber_principal),
                 description="Connects to this stack's Event API and subscribes where AWS_IAM may subscribe",
-            )  # fmt: skip
+            )
             api.grant_connect(self.subscriber)
             for ns in subscribe_namespaces:
                 ns.grant_subscribe(self.subscriber)

@@ -44,7 +44,11 @@ def test_shipped_stages_parse() -> None:
     """cdk.json ships dev (API key + IAM, default namespace) and prod (Cognito publish, key or Cognito subscribe)."""
     config = load_config(ROOT)
     dev, prod = config.stage("dev"), config.stage("prod")
-    assert (dev.stack_name, dev.api_name, dev.ssm.prefix) == ("Social-dev", "social-dev", "/social/dev/events")
+    assert (dev.stack_name, dev.api_name, dev.ssm.prefix) == (
+        "Social-dev",
+        "social-dev",
+        "/social/dev/events",
+    )
     assert dev.auth.provider_modes == (AuthMode.API_KEY, AuthMode.AWS_IAM)
     assert [ns.name for ns in dev.namespaces] == ["default"]
     assert AuthMode.AMAZON_COGNITO_USER_POOLS in prod.auth.publish and AuthMode.API_KEY not in prod.auth.publish
@@ -218,7 +222,9 @@ BAD_CONFIGS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("context", "message"), BAD_CONFIGS, ids=[m.split(":")[0] + "|" + m[-25:] for _, m in BAD_CONFIGS])
+@pytest.mark.parametrize(
+    ("context", "message"), BAD_CONFIGS, ids=[m.split(":")[0] + "|" + m[-25:] for _, m in BAD_CONFIGS]
+)
 def test_bad_config_message(context: Any, message: str) -> None:
     """Each bad value fails with one line naming the field path, the value and what is allowed."""
     assert error_of(context) == message

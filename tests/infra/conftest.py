@@ -1,0 +1,89 @@
+"""One synth per app variant for the whole session: jsii start-up costs seconds, a stack ~0.1 s after that."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app import TODAY_KEY, build_app, cdk_json_context
+
+TODAY = "2026-11-15"  # the injected clock: no test depends on the real date
+
+# A stage exercising every config feature the shipped stages leave out.
+FULL_STAGE: dict[str, Any] = {
+    "account": "123456789012",
+    "region": "us-east-1",
+    "auth": {
+        "providers": {
+            "apiKey": {"validDays": 30, "description": "Key for the full test stage"},
+            "iam": {
+                "publisherPrincipal": "arn:aws:iam::123456789012:role/backend",
+                "subscriberPrincipal": "arn:aws:iam::123456789012:role/analytics",
+            },
+            "cognito": {"userPoolId": "eu-west-1_AbCdEf123", "appIdClientRegex": "^web-.*$"},
+            "oidc": {
+                "issuer": "https://issuer.example.com",
+                "clientId": "web",
+                "authTtlSeconds": 3600,
+                "iatTtlSeconds": 7200,
+            },
+            "lambda": {
+                "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:authorizer",
+                "resultTtlSeconds": 60,
+                "identityValidationRegex": "^Bearer .+$",
+            },
+        },
+        "connect": ["API_KEY", "AWS_IAM", "AMAZON_COGNITO_USER_POOLS", "OPENID_CONNECT", "AWS_LAMBDA"],
+        "publish": ["AWS_IAM", "AWS_LAMBDA"],
+        "subscribe": ["API_KEY", "OPENID_CONNECT"],
+    },
+    "namespaces": {
+        "default": {},
+        "comments": {"publish": ["AMAZON_COGNITO_USER_POOLS"], "handler": "handlers/comments.js"},
+        "telemetry": {"subscribe": ["AWS_IAM"]},
+    },
+    "logging": {"level": "ALL", "retentionDays": 7},
+    "ssm": {"prefix": "/full/events", "kmsKeyId": "alias/events"},
+    "tags": {"team": "realtime", "cost-center": "42"},
+}
+
+
+def full_context() -> dict[str, Any]:
+    return {"eventapi": {"app": "social", "stages": {"full": FULL_STAGE}}, TODAY_KEY: TODAY}
+
+
+def synth(context: Mapping[str, Any], outdir: Path) -> dict[str, dict[str, Any]]:
+    """Synthesize `context` into `outdir` and return each stack's template."""
+    assembly = build_app(context, outdir=str(outdir)).synth()
+    return {stack.stack_name: json.loads(Path(stack.template_full_path).read_text()) for stack in assembly.stacks}
+
+
+def shipped_context() -> dict[str, Any]:
+    return {**cdk_json_context(), TODAY_KEY: TODAY}
+
+
+@pytest.fixture(scope="session")
+def shipped(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Templates of the stages that cdk.json ships (dev, prod)."""
+    return synth(shipped_context(), tmp_path_factory.mktemp("shipped"))
+
+
+@pytest.fixture(scope="session")
+def full(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The template of the every-feature stage."""
+    return synth(full_context(), tmp_path_factory.mktemp("full"))["Social-full"]
+
+
+def resources(template: Mapping[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def only(template: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    found = list(resources(template, kind).values())
+    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+    props: dict[str, Any] = found[0]["Properties"]
+    return props

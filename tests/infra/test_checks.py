@@ -1,0 +1,115 @@
+"""Deployability and security evidence without an account: cfn-lint, cdk-nag, snapshots, reproducible synth."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from cfnlint.api import ManualArgs, lint
+
+from app import build_app
+
+from .conftest import full_context, shipped_context, synth
+
+ROOT = Path(__file__).resolve().parents[2]
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+def test_cfn_lint_clean(shipped: dict[str, Any], full: dict[str, Any]) -> None:
+    """cfn-lint reports no error and no warning on any synthesized template."""
+    templates = {**shipped, "Social-full": full}
+    for name, template in templates.items():
+        region = "us-east-1" if name == "Social-full" else "eu-west-1"
+        matches = lint(json.dumps(template), config=ManualArgs(regions=[region]))
+        assert [str(m) for m in matches] == [], name
+
+
+def test_cdk_nag_runs_and_fails_synth(tmp_path: Path) -> None:
+    """The AwsSolutions pack is wired in: an unacknowledged finding fails synth and is named in the report."""
+    app = build_app(shipped_context(), outdir=str(tmp_path))
+    stack = next(c for c in app.node.children if isinstance(c, cdk.Stack))
+    iam.Role(
+        stack,
+        "Careless",
+        assumed_by=iam.AccountRootPrincipal(),
+        managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("AdministratorAccess")],
+    )
+    with pytest.raises(RuntimeError, match=r"(?s)ValidationFailed: .*AwsSolutions-IAM4"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    (plugin,) = report["pluginReports"]
+    assert plugin["pluginName"] == "AwsSolutions" and plugin["conclusion"] == "failure"
+    rules = {v["ruleName"] for v in plugin["violations"]}
+    assert rules == {"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AdministratorAccess]"}
+    paths = {c["constructPath"] for v in plugin["violations"] for c in v["violatingConstructs"]}
+    assert paths == {f"{stack.node.id}/Careless/Resource"}
+
+
+def test_cdk_nag_clean_on_every_stack(tmp_path: Path) -> None:
+    """Every shipped and every-feature stack passes AwsSolutions with zero findings and no acknowledgement."""
+    for context in (shipped_context(), full_context()):
+        outdir = tmp_path / str(len(list(tmp_path.iterdir())))
+        synth(context, outdir)
+        report = json.loads((outdir / "validation-report.json").read_text())
+        assert report["pluginReports"] == [], report
+        manifest = json.loads((outdir / "manifest.json").read_text())
+        assert "acknowledged" not in json.dumps(manifest).lower()
+
+
+@pytest.mark.parametrize("stack", ["Social-dev", "Social-prod", "Social-full"])
+def test_snapshot(stack: str, shipped: dict[str, Any], full: dict[str, Any]) -> None:
+    """The template equals its committed snapshot (refresh: UPDATE_SNAPSHOTS=1 make test, then review the diff)."""
+    template = {**shipped, "Social-full": full}[stack]
+    path = SNAPSHOTS / f"{stack}.template.json"
+    text = json.dumps(template, indent=1, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        path.write_text(text)
+    assert path.read_text() == text, f"{stack} changed: run UPDATE_SNAPSHOTS=1 make test and review git diff"
+
+
+def test_two_synths_byte_identical(tmp_path: Path) -> None:
+    """Two synths of the same commit on the same day write byte-identical templates."""
+    first, second = tmp_path / "a", tmp_path / "b"
+    synth(shipped_context(), first)
+    synth(shipped_context(), second)
+    for template in sorted(first.glob("*.template.json")):
+        assert template.read_bytes() == (second / template.name).read_bytes(), template.name
+
+
+def test_bad_config_fails_synth_with_one_line(tmp_path: Path) -> None:
+    """`python app.py` with a bad value exits 2 with one line on stderr, no traceback, nothing synthesized."""
+    context = shipped_context()
+    context["eventapi"]["stages"]["dev"]["logging"]["retentionDays"] = 15
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path / "out")}
+    result = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: eventapi.stages.dev.logging.retentionDays: 15 is not allowed; expected one of 1, 3, 5, 7, 14, 30, 60, "
+        "90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653\n"
+    )
+    assert result.stdout == ""
+    assert not list((tmp_path / "out").glob("*.template.json"))
+
+
+def test_unknown_stage_selected_fails_synth(tmp_path: Path) -> None:
+    """`--context stage=prd` exits 2 naming the known stages and how to pass one."""
+    context = {**shipped_context(), "stage": "prd"}
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path / "out")}
+    result = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "error: stage: 'prd' is not a stage in cdk.json (did you mean 'prod'?); choose one of dev, prod "
+        "(e.g. --context stage=dev)\n"
+    )
+
+
+def test_stage_selection(tmp_path: Path) -> None:
+    """`--context stage=dev` synthesizes only that stage's stack."""
+    assert list(synth({**shipped_context(), "stage": "dev"}, tmp_path)) == ["Social-dev"]
