@@ -1,0 +1,62 @@
+"""The local Event API: one AppSync Event API, served on localhost from a synthesized CloudFormation template.
+
+`POST /event` (HTTP publish) and the WebSocket at `/event/realtime` on one host and port, over plain HTTP and,
+with a locally generated CA, over TLS (`https://` / `wss://`, which the aws-amplify client needs).
+
+Public API (stable; the local deploy, `make demo` and the Node tests build on it):
+
+    from eventapi.local import LocalApiSpec, LocalSettings, LocalServer, ApiKey, IamCredential
+
+    spec = LocalApiSpec.from_file("cdk.out/Social-dev.template.json")     # or .from_template(dict)
+    settings = LocalSettings(port=0, tls_port=0, api_keys=(ApiKey("da2-" + 26 chars, expires=None),),
+                             iam_credentials=(IamCredential("AKIDLOCAL", "secret"),))
+    async with LocalServer(spec, settings) as server:                     # or: ports = await server.start()
+        server.ports          # BoundPorts(host, http_port, tls_port) + .http_url/.https_url/.ws_url/.wss_url
+        server.keys.add("da2-...", expires=...)  /  server.keys.remove("da2-...")   # runtime key rotation
+        server.issuer.mint(user="alice", groups=("admins",), mode=AuthMode.AMAZON_COGNITO_USER_POOLS)
+        server.tls.ca_cert    # Path of the local CA (NODE_EXTRA_CA_CERTS=...), when TLS is on
+        server.health()       # {"api", "connections", "subscriptions", ...}
+    await server.stop()       # closes sockets with 1001 after in-flight publishes finish
+
+    create_app(spec, settings) -> aiohttp.web.Application    # for aiohttp's test client; no TLS, no signals
+    await run(spec, settings)  # serve until SIGINT/SIGTERM, printing the endpoints and NODE_EXTRA_CA_CERTS line
+
+- `template`: `LocalApiSpec.from_template(template)` (auth providers, modes, namespaces, handler code).
+- `settings`: `LocalSettings` (ports, state dir, keys, IAM credentials, Lambda authorizer, limits), `ApiKeyStore`.
+- `server`: the aiohttp application, connection registry, subscription index, fan-out.
+- `auth`: per-operation authorization for every mode.
+- `issuer`: the local JWT issuer (Cognito / OIDC stand-in), its key persisted in the state dir.
+- `tls`: the local CA and server certificate (persisted in the state dir, reused).
+- `handlers`: APPSYNC_JS namespace handlers run by one long-lived Node helper.
+
+Never imports `eventapi.client`.
+"""
+
+from eventapi.local.settings import ApiKey, ApiKeyStore, IamCredential, LocalSettings, default_state_dir, new_api_key
+from eventapi.local.template import (
+    AuthProviders,
+    CognitoSpec,
+    LambdaSpec,
+    LocalApiSpec,
+    NamespaceSpec,
+    OidcSpec,
+    TemplateError,
+    load_template,
+)
+
+__all__ = [
+    "ApiKey",
+    "ApiKeyStore",
+    "AuthProviders",
+    "CognitoSpec",
+    "IamCredential",
+    "LambdaSpec",
+    "LocalApiSpec",
+    "LocalSettings",
+    "NamespaceSpec",
+    "OidcSpec",
+    "TemplateError",
+    "default_state_dir",
+    "load_template",
+    "new_api_key",
+]
