@@ -62,7 +62,7 @@ lint: install ## ruff (format + check), mypy --strict on eventapi/, cfn-lint on 
 	@$(CDK) synth --quiet 2>&1 | grep -vE 'feature flags are not configured|Supply a stack id' || true
 	@$(VENV)/bin/cfn-lint cdk.out/*.template.json
 
-test: $(STAMPS)/venv ## Run the whole test suite
+test: install ## Run the whole test suite
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMPS)/venv ## Run the benchmarks (figures and ratios, not pass/fail)

@@ -12,6 +12,8 @@ import pytest
 from app import TODAY_KEY, build_app, cdk_json_context
 
 TODAY = "2026-11-15"  # the injected clock: no test depends on the real date
+# What the CDK CLI adds to the context it passes app.py, so in-process templates equal `cdk synth`'s.
+CLI_CONTEXT = {"aws:cdk:enable-path-metadata": True}
 
 # A stage exercising every config feature the shipped stages leave out.
 FULL_STAGE: dict[str, Any] = {
@@ -53,7 +55,7 @@ FULL_STAGE: dict[str, Any] = {
 
 
 def full_context() -> dict[str, Any]:
-    return {"eventapi": {"app": "social", "stages": {"full": FULL_STAGE}}, TODAY_KEY: TODAY}
+    return {"eventapi": {"app": "social", "stages": {"full": FULL_STAGE}}, TODAY_KEY: TODAY, **CLI_CONTEXT}
 
 
 def synth(context: Mapping[str, Any], outdir: Path) -> dict[str, dict[str, Any]]:
@@ -63,7 +65,7 @@ def synth(context: Mapping[str, Any], outdir: Path) -> dict[str, dict[str, Any]]
 
 
 def shipped_context() -> dict[str, Any]:
-    return {**cdk_json_context(), TODAY_KEY: TODAY}
+    return {**cdk_json_context(), TODAY_KEY: TODAY, **CLI_CONTEXT}
 
 
 @pytest.fixture(scope="session")
