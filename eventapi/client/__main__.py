@@ -1,0 +1,164 @@
+"""`python -m eventapi.client`: subscribe to a channel or publish events from the command line.
+
+    python -m eventapi.client subscribe '/default/*' --stage dev
+    python -m eventapi.client publish /default/x '{"a":1}' --config-file amplify_outputs.json
+
+Config comes from SSM (`--stage` or `--prefix`, with `--profile`/`--region`; boto3 honours AWS_ENDPOINT_URL) or
+a file (`--config-file`). Tokens for Cognito/OIDC/Lambda auth are read from $EVENTAPI_AUTH_TOKEN, never from
+the command line. Errors are one line on stderr; exit codes are below. The API key is never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from eventapi.client.auth import ApiKey, AuthProvider, Iam, Token
+from eventapi.client.client import EventsClient
+from eventapi.client.config import EventsConfig
+from eventapi.client.errors import (
+    ClientClosedError,
+    ConnectionLostError,
+    EventsConfigError,
+    EventsTimeoutError,
+    ServiceError,
+    UnauthorizedError,
+)
+from eventapi.config import AuthMode, ConfigError
+from eventapi.protocol import ChannelError
+
+EXIT_OK = 0
+EXIT_USAGE = 2  # argparse's own code for bad arguments
+EXIT_CONFIG = 3  # no usable config (file, SSM, cdk.json stage)
+EXIT_AUTH = 4  # the service said Unauthorized
+EXIT_REJECTED = 5  # the service refused the request (bad channel, too many events, ...)
+EXIT_FAILED_EVENTS = 6  # publish answered, but some events are in failed[]
+EXIT_CONNECTION = 7  # network: cannot connect, socket lost, timeout
+EXIT_INTERRUPTED = 130  # Ctrl-C
+TOKEN_ENV = "EVENTAPI_AUTH_TOKEN"  # noqa: S105 - the name of a variable, not a token
+AUTH_CHOICES = {"api-key": AuthMode.API_KEY, "iam": AuthMode.AWS_IAM, "cognito": AuthMode.AMAZON_COGNITO_USER_POOLS,
+                "oidc": AuthMode.OPENID_CONNECT, "lambda": AuthMode.AWS_LAMBDA}  # fmt: skip
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    source = common.add_argument_group("config (one of)")
+    source.add_argument("--stage", help="a stage of cdk.json: read its config from SSM")
+    source.add_argument("--prefix", help="an SSM prefix, e.g. /social/dev/events")
+    source.add_argument("--config-file", help="a config JSON, amplify_outputs.json or env file")
+    common.add_argument("--project-root", default=".", help="where cdk.json is (with --stage)")
+    common.add_argument("--profile", help="AWS profile for SSM and IAM auth")
+    common.add_argument("--region", help="AWS region for SSM")
+    common.add_argument("--auth", choices=sorted(AUTH_CHOICES), default="api-key",
+                        help=f"auth mode (tokens come from ${TOKEN_ENV}); default api-key")  # fmt: skip
+    common.add_argument("--ca-file", help="PEM bundle to trust (a local Event API's CA)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log reconnects and warnings")
+
+    parser = argparse.ArgumentParser(prog="python -m eventapi.client", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    sub = commands.add_parser("subscribe", parents=[common], help="print events of a channel, one JSON per line")
+    sub.add_argument("channel", help="e.g. '/default/*' (a /* subscription does not receive the parent channel)")
+    sub.add_argument("--count", type=int, default=0, help="exit after this many events (default: run until Ctrl-C)")
+    pub = commands.add_parser("publish", parents=[common], help="publish events (JSON texts) to a channel")
+    pub.add_argument("channel", help="e.g. /default/comments/42/new")
+    pub.add_argument("events", nargs="+", help="each a JSON text, e.g. '{\"a\":1}'")
+    pub.add_argument("--via", choices=("http", "ws"), default="http", help="HTTP POST (default) or the socket")
+    return parser
+
+
+def _session(args: argparse.Namespace) -> Any:
+    import boto3  # noqa: PLC0415 - only SSM and IAM need it
+
+    return boto3.Session(profile_name=args.profile, region_name=args.region)
+
+
+def load_config(args: argparse.Namespace) -> EventsConfig:
+    chosen = [name for name in ("stage", "prefix", "config_file") if getattr(args, name)]
+    if len(chosen) != 1:
+        raise CliError("give exactly one of --stage, --prefix or --config-file", EXIT_USAGE)
+    if args.config_file:
+        return EventsConfig.from_file(args.config_file)
+    return EventsConfig.from_ssm(args.prefix, stage=args.stage, session=_session(args),
+                                 project_root=args.project_root)  # fmt: skip
+
+
+def make_auth(args: argparse.Namespace) -> AuthProvider:
+    mode = AUTH_CHOICES[args.auth]
+    if mode is AuthMode.API_KEY:
+        return ApiKey()
+    if mode is AuthMode.AWS_IAM:
+        return Iam(_session(args))
+    token = os.environ.get(TOKEN_ENV)
+    if not token:
+        raise CliError(f"--auth {args.auth} needs the token in ${TOKEN_ENV}", EXIT_CONFIG)
+    return Token(token, mode=mode)
+
+
+async def run(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    async with EventsClient(config, auth=make_auth(args), ca_file=args.ca_file) as client:
+        if args.command == "publish":
+            events = []
+            for text in args.events:
+                try:
+                    json.loads(text)
+                except ValueError:
+                    raise CliError(f"event {text[:40]!r} is not valid JSON", EXIT_USAGE) from None
+                events.append(text)
+            result = await client.publish(args.channel, *events, via=args.via, raw=True)
+            print(json.dumps(result.to_json(), separators=(",", ":")), flush=True)
+            if result.failed:
+                print(f"error: {len(result.failed)} of {len(events)} events failed", file=sys.stderr)
+                return EXIT_FAILED_EVENTS
+            return EXIT_OK
+        received = 0
+        async with await client.subscribe(args.channel) as subscription:
+            print(f"subscribed to {subscription.channel}", file=sys.stderr, flush=True)
+            async for event in subscription:
+                print(event.raw, flush=True)
+                received += 1
+                if args.count and received >= args.count:
+                    break
+        return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR, format="%(levelname)s: %(message)s")
+    try:
+        return asyncio.run(run(args))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except CliError as err:
+        return _fail(str(err), err.code)
+    except (EventsConfigError, ConfigError) as err:
+        return _fail(str(err), EXIT_CONFIG)
+    except UnauthorizedError as err:
+        return _fail(f"unauthorized: {err}", EXIT_AUTH)
+    except ServiceError as err:
+        return _fail(f"refused: {err}", EXIT_REJECTED)
+    except ChannelError as err:
+        return _fail(str(err), EXIT_USAGE)
+    except (ConnectionLostError, EventsTimeoutError, ClientClosedError, OSError) as err:
+        return _fail(f"connection: {err}", EXIT_CONNECTION)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Typed exceptions: one class per kind of failure, mapped from the service's `errorType`.
+
+Messages never contain credentials: they hold the service's own message and names of fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from eventapi.protocol import ErrorType, EventError
+
+if TYPE_CHECKING:
+    from eventapi.client.client import PublishResult
+
+
+class EventsError(Exception):
+    """Base of every error the client raises."""
+
+
+class EventsConfigError(EventsError, ValueError):
+    """Missing or unreadable client configuration; `str(err)` is `<field or source>: <problem>`."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}")
+
+
+class ServiceError(EventsError):
+    """The Event API refused an operation; `errors` holds every error object it sent."""
+
+    def __init__(self, errors: Sequence[EventError], *, status: int | None = None) -> None:
+        self.errors = tuple(errors)
+        self.status = status
+        self.partial: PublishResult | None = None  # for a chunked publish: what succeeded before this error
+        first = self.errors[0] if self.errors else EventError("UnknownError", None)
+        self.error_type = first.error_type
+        self.message = first.message
+        self.error_code = first.error_code
+        super().__init__("; ".join(str(e) for e in self.errors) or f"HTTP {status}")
+
+
+class UnauthorizedError(ServiceError):
+    """UnauthorizedException / Unauthorized: bad or missing credentials, or a handler's util.unauthorized()."""
+
+
+class BadRequestError(ServiceError):
+    """BadRequestException (HTTP) / InvalidInputError (WebSocket): the input breaks a rule."""
+
+
+class ProcessingError(ServiceError):
+    """SubscriptionProcessingError / MessageProcessingError: a handler or the service failed."""
+
+
+class UnknownOperationError(ServiceError):
+    """UnknownOperationError: e.g. unsubscribing an id the connection does not know."""
+
+
+class LimitExceededError(ServiceError):
+    """MaxSubscriptionsReachedError / LimitExceededError: a quota was hit."""
+
+
+class ResourceNotFoundError(ServiceError):
+    """ResourceNotFound."""
+
+
+class UnsupportedOperationError(ServiceError):
+    """UnsupportedOperation: a frame type the service does not know."""
+
+
+class ConnectionLostError(EventsError, ConnectionError):
+    """The socket closed before the service answered; the operation may or may not have happened."""
+
+
+class EventsTimeoutError(EventsError, TimeoutError):
+    """No answer within the configured time."""
+
+
+class ClientClosedError(EventsError):
+    """The client was closed (or never opened)."""
+
+
+class PublishFailedError(EventsError):
+    """Raised by `PublishResult.raise_for_failures()`: some events came back in `failed[]`."""
+
+    def __init__(self, result: PublishResult) -> None:
+        self.result = result
+        failed = result.failed
+        super().__init__(f"{len(failed)} of {len(failed) + len(result.successful)} events failed: "
+                         + "; ".join(f"#{f.index} {f.code}: {f.message}" for f in failed))  # fmt: skip
+
+
+ERROR_CLASSES: Mapping[str, type[ServiceError]] = {
+    ErrorType.UNAUTHORIZED_EXCEPTION: UnauthorizedError,
+    ErrorType.UNAUTHORIZED: UnauthorizedError,
+    ErrorType.BAD_REQUEST_EXCEPTION: BadRequestError,
+    ErrorType.INVALID_INPUT_ERROR: BadRequestError,
+    ErrorType.SUBSCRIPTION_PROCESSING_ERROR: ProcessingError,
+    ErrorType.MESSAGE_PROCESSING_ERROR: ProcessingError,
+    ErrorType.UNKNOWN_OPERATION_ERROR: UnknownOperationError,
+    ErrorType.MAX_SUBSCRIPTIONS_REACHED_ERROR: LimitExceededError,
+    ErrorType.LIMIT_EXCEEDED_ERROR: LimitExceededError,
+    ErrorType.RESOURCE_NOT_FOUND: ResourceNotFoundError,
+    ErrorType.UNSUPPORTED_OPERATION: UnsupportedOperationError,
+}
+_STATUS_CLASSES: Mapping[int, type[ServiceError]] = {400: BadRequestError, 401: UnauthorizedError,
+                                                     403: UnauthorizedError, 404: ResourceNotFoundError}  # fmt: skip
+
+
+def error_from(errors: Sequence[EventError], *, status: int | None = None) -> ServiceError:
+    """The typed exception for an `errors` list: by the first `errorType`, else by HTTP status."""
+    cls = ERROR_CLASSES.get(errors[0].error_type) if errors else None
+    if cls is None:
+        cls = _STATUS_CLASSES.get(status or 0, ServiceError)
+    return cls(errors, status=status)
