@@ -36,6 +36,7 @@ ENV_KEYS: Final[Mapping[str, str]] = {
     "api_key": "EVENTAPI_API_KEY",
     "api_key_expires": "EVENTAPI_API_KEY_EXPIRES",
     "auth_modes": "EVENTAPI_AUTH_MODES",  # JSON: {"connect": [...], "publish": [...], "subscribe": [...]}
+    "namespaces": "EVENTAPI_NAMESPACES",  # JSON: [{"name", "publish": [...], "subscribe": [...]}]
     "user_pool_id": "EVENTAPI_COGNITO_USER_POOL_ID",
     "user_pool_client_id": "EVENTAPI_COGNITO_CLIENT_ID",
 }
@@ -180,6 +181,7 @@ class EventsConfig:
             "api_id": self.api_id, "api_key": self.api_key if include_api_key else None,
             "api_key_expires": _iso(self.api_key_expires) if self.api_key_expires else None,
             "auth_modes": json.dumps(self.auth_modes.to_json(), separators=(",", ":")),
+            "namespaces": json.dumps([ns.to_json() for ns in self.namespaces], separators=(",", ":")),
             "user_pool_id": self.cognito.user_pool_id if self.cognito else None,
             "user_pool_client_id": self.cognito.client_id if self.cognito else None,
         }  # fmt: skip
@@ -198,18 +200,23 @@ class EventsConfig:
             missing = [ENV_KEYS[k] for k, v in (("http_endpoint", endpoint), ("region", region)) if v is None]
             raise EventsConfigError(source, f"missing {', '.join(missing)}")
         api_key = get("api_key")
-        modes_raw = get("auth_modes")
+        modes_raw, namespaces_raw = get("auth_modes"), get("namespaces")
         try:
             modes = AuthModes.from_json(json.loads(modes_raw), ENV_KEYS["auth_modes"]) if modes_raw else None
+            namespaces = tuple(NamespaceInfo.from_json(ns, f"{ENV_KEYS['namespaces']}[{i}]")
+                               for i, ns in enumerate(_list(json.loads(namespaces_raw or "[]"),
+                                                            ENV_KEYS["namespaces"])))  # fmt: skip
         except ValueError as err:
-            raise EventsConfigError(ENV_KEYS["auth_modes"], f"not valid JSON ({err})") from None
+            if isinstance(err, EventsConfigError):
+                raise
+            raise EventsConfigError(source, f"EVENTAPI_AUTH_MODES or EVENTAPI_NAMESPACES is not JSON ({err})") from None
         pool, client = get("user_pool_id"), get("user_pool_client_id")
         expires = get("api_key_expires")
         return cls.create(
             endpoint, region, realtime_endpoint=get("realtime_endpoint"), http_host=get("http_host"),
             realtime_host=get("realtime_host"), api_key=api_key, api_id=get("api_id"),
             auth_modes=modes or (AuthModes.only(AuthMode.API_KEY) if api_key else AuthModes()),
-            cognito=CognitoInfo(pool, client) if pool and client else None,
+            namespaces=namespaces, cognito=CognitoInfo(pool, client) if pool and client else None,
             api_key_expires=_parse_time(expires, ENV_KEYS["api_key_expires"]) if expires else None,
         )  # fmt: skip
 
