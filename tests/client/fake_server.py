@@ -61,7 +61,9 @@ UNAUTHORIZED = EventError(ErrorType.UNAUTHORIZED_EXCEPTION, UNAUTHORIZED_MESSAGE
 
 class FakeEventApi:
     def __init__(self, *, api_key: str = "da2-test", ka_interval: float = 0.02,
-                 connection_timeout_ms: int = 300_000, max_event_bytes: int = 240 * 1024) -> None:  # fmt: skip
+                 connection_timeout_ms: int = 300_000, max_event_bytes: int = 240 * 1024,
+                 ssl_context: Any = None) -> None:  # fmt: skip
+        self.ssl_context = ssl_context
         self.api_key = api_key
         self.tokens: set[str] = set()
         self.iam_secrets: dict[str, str] = {}
@@ -90,7 +92,7 @@ class FakeEventApi:
         app.router.add_get("/event/realtime", self._realtime)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.ssl_context)
         await site.start()
         self.port = self._runner.addresses[0][1]
 
@@ -109,7 +111,8 @@ class FakeEventApi:
 
     def config(self, **overrides: Any) -> EventsConfig:
         kwargs: dict[str, Any] = {"api_key": self.api_key, **overrides}
-        return EventsConfig.create(f"http://{self.host}/event", "eu-west-1", **kwargs)
+        scheme = "https" if self.ssl_context else "http"
+        return EventsConfig.create(f"{scheme}://{self.host}/event", "eu-west-1", **kwargs)
 
     # --- knobs ---
 
