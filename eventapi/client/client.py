@@ -212,6 +212,8 @@ class EventsClient:
     called again before every reconnect. `auth` defaults to the config's API key. TLS: `ssl` (an SSLContext, or
     False to skip verification) or `ca_file` (a PEM bundle to trust, e.g. a local Event API's CA).
     Timeouts are in seconds; `keepalive_timeout` overrides the service's `connectionTimeoutMs`.
+    `max_reconnect_attempts`: None retries forever; N gives up after N failed attempts in a row and ends every
+    subscription with the last error. Subscriptions buffer events without bound: consume them.
     """
 
     def __init__(self, config: ConfigSource, *, auth: AuthProvider | Authorizer | None = None,
@@ -506,8 +508,8 @@ class EventsClient:
                     return
                 refresh = isinstance(err, UnauthorizedError)
                 attempt += 1
-                if self._max_reconnect_attempts is not None and attempt > self._max_reconnect_attempts:
-                    log.error("giving up after %d reconnect attempts: %s", attempt - 1, err)
+                if self._max_reconnect_attempts is not None and attempt >= self._max_reconnect_attempts:
+                    log.error("giving up after %d reconnect attempts: %s", attempt, err)
                     for sub in list(self._subs.values()):
                         sub._end(err)
                     self._subs.clear()

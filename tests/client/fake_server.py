@@ -123,6 +123,11 @@ class FakeEventApi:
             transport.close()
         self._transports.clear()
 
+    async def send_to_all(self, frame: Any) -> None:
+        """Send a server frame to every open socket."""
+        for ws in list(self._sockets):
+            await ws.send_str(encode(frame))
+
     @property
     def live_sockets(self) -> int:
         return len(self._sockets)

@@ -21,7 +21,7 @@ from eventapi.client import (
     Subscription,
     UnauthorizedError,
 )
-from eventapi.protocol import Subscribe, Unsubscribe
+from eventapi.protocol import BroadcastError, EventError, Subscribe, Unsubscribe
 from tests.client.conftest import fast_client
 from tests.client.fake_server import FakeEventApi
 
@@ -92,6 +92,17 @@ async def test_subscribe_error_after_connect(fake: FakeEventApi) -> None:
             await client.subscribe("/default/x")
         assert err.value.error_code == 401
         assert client.connected
+
+
+async def test_broadcast_error_is_recorded_not_fatal(fake: FakeEventApi) -> None:
+    """A broadcast_error is kept on the subscription (and logged); events keep flowing."""
+    async with fast_client(fake.config()) as client:
+        sub = await client.subscribe("/default/x")
+        error = EventError("MessageProcessingError", "handler failed")
+        await fake.send_to_all(BroadcastError(sub.id, (error,)))
+        await client.publish("/default/x", "still here", via="ws")
+        assert (await next_event(sub)).data == "still here"
+    assert sub.broadcast_errors == [error]
 
 
 async def test_reconnect_resubscribes_and_reports_the_gap(fake: FakeEventApi) -> None:
@@ -171,7 +182,7 @@ async def test_reconnect_backs_off_while_refused(fake: FakeEventApi) -> None:
         await fake.drop_all()
         with pytest.raises(UnauthorizedError):
             await next_event(sub)
-    assert fake.refused_connections == 4
+    assert fake.refused_connections == 3
 
 
 async def test_iam_subscribe_signature_verified(fake: FakeEventApi) -> None:
