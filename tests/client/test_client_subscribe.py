@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import warnings
 from datetime import UTC, datetime
 from unittest import mock
@@ -174,8 +175,9 @@ async def test_rotated_key_read_on_reconnect(fake: FakeEventApi) -> None:
     assert fake.refused_connections == 0
 
 
-async def test_reconnect_backs_off_while_refused(fake: FakeEventApi) -> None:
-    """While reconnects are refused, the client retries with backoff and gives up after max attempts."""
+async def test_reconnect_backs_off_while_refused(fake: FakeEventApi, caplog: pytest.LogCaptureFixture) -> None:
+    """While reconnects are refused, the client retries with backoff, gives up after max attempts, logs no key."""
+    caplog.set_level(logging.DEBUG)
     async with fast_client(fake.config(), max_reconnect_attempts=3) as client:
         sub = await client.subscribe("/default/x")
         fake.api_key = "da2-rotated"
@@ -183,6 +185,8 @@ async def test_reconnect_backs_off_while_refused(fake: FakeEventApi) -> None:
         with pytest.raises(UnauthorizedError):
             await next_event(sub)
     assert fake.refused_connections == 3
+    assert "giving up after 3 reconnect attempts: UnauthorizedException" in caplog.text
+    assert "da2-" not in caplog.text
 
 
 async def test_iam_subscribe_signature_verified(fake: FakeEventApi) -> None:
