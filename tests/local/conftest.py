@@ -220,7 +220,7 @@ async def connect(session: aiohttp.ClientSession, server: LocalServer, auth: Any
     connect_auth = a.connect_auth(HOST)
     if headers_mode:
         ws = await session.ws_connect(url or server.ports.ws_url, protocols=["aws-appsync-event-ws"],
-                                      headers={k: v for k, v in connect_auth.items() if k.lower() != "host"}, **kwargs)
+                                      headers=dict(connect_auth), **kwargs)
     else:
         ws = await session.ws_connect(url or server.ports.ws_url, protocols=subprotocols(connect_auth), **kwargs)
     client = Ws(ws, a)
