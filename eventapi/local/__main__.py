@@ -17,7 +17,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("eventapi.local.cli_serve", "serve one Event API from a synthesized template"),
     "token": ("eventapi.local.cli_token", "mint a Cognito/OIDC token from the local issuer"),
 }
-for _name, _entry in (("up", ("eventapi.local.cli_up", "deploy a stage locally and serve it")),):
+for _name, _entry in (
+    ("up", ("eventapi.local.cli_up", "deploy a stage locally and serve it")),
+    ("demo", ("eventapi.local.cli_demo", "the seed post's scenario, deployed locally (python -m eventapi.demo)")),
+):
     if importlib.util.find_spec(_entry[0]) is not None:
         COMMANDS[_name] = _entry
 

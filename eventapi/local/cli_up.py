@@ -1,0 +1,217 @@
+"""`eventapi-local up --stage dev`: deploy a stage locally and serve it until Ctrl-C / SIGTERM.
+
+Synthesizes the stage (or reads a template), starts moto (AppSync control plane + SSM) and the local Event API on
+127.0.0.1, registers the API, its namespaces and keys, runs the unchanged post-deploy step against moto, then
+prints the endpoints, where the key is (its SSM name, never its value), the AWS_ENDPOINT_URL, the
+NODE_EXTRA_CA_CERTS line and copy-paste client commands. See docs/local-deploy.md.
+
+Exit codes: 0 stopped cleanly (Ctrl-C or SIGTERM), 2 bad arguments, 3 cdk.json/stage/template/synth, 4 a port
+is taken, 5 the post-deploy step failed, 1 anything else. Errors are one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import shlex
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+from eventapi.local.control_plane import PortInUseError
+from eventapi.local.local_deploy import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PORT_IN_USE,
+    Deployed,
+    DeployOptions,
+    LocalDeployError,
+    LocalDeployment,
+    client_env,
+)
+from eventapi.local.settings import STATE_DIR_ENV
+
+PROG: Final = "eventapi-local up"
+DEFAULT_PORT: Final = 8080  # the same defaults as `eventapi-local serve`
+DEFAULT_TLS_PORT: Final = 8443
+DEFAULT_MOTO_PORT: Final = 5005
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stage", required=True, help="a stage of cdk.json, e.g. dev")
+    parser.add_argument("--project-root", type=Path, default=Path(), help="where cdk.json and app.py are (default .)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--template", type=Path, help="serve this synthesized template instead of synthesizing")
+    source.add_argument(
+        "--no-synth", action="store_true", help="read cdk.out/<Stack>.template.json (from `make synth`) as is"
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"plain http/ws port (0 = free port, -1 = off; {DEFAULT_PORT})"
+    )
+    parser.add_argument(
+        "--tls-port",
+        type=int,
+        default=DEFAULT_TLS_PORT,
+        help=f"https/wss port, the endpoints in SSM (0 = free port, -1 = off; default {DEFAULT_TLS_PORT})",
+    )
+    parser.add_argument(
+        "--moto-port",
+        type=int,
+        default=DEFAULT_MOTO_PORT,
+        help=f"moto server (AppSync control plane + SSM) port (0 = free port; default {DEFAULT_MOTO_PORT})",
+    )
+    parser.add_argument(
+        "--state-dir", type=Path, help=f"TLS CA and issuer key (default ${STATE_DIR_ENV} or ~/.cache/eventapi-local)"
+    )
+    parser.add_argument(
+        "--ready-file", type=Path, help="write the endpoints, ports and SSM names as JSON here once ready (no secrets)"
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> DeployOptions:
+    for name in ("port", "tls_port"):
+        if getattr(args, name) < -1:
+            raise ValueError(f"--{name.replace('_', '-')}: expected a port, 0 (a free one) or -1 (off)")
+    if args.moto_port < 0:
+        raise ValueError("--moto-port: expected a port or 0 (a free one)")
+    if args.port < 0 and args.tls_port < 0:
+        raise ValueError("--port and --tls-port are both off; nothing to serve")
+    return DeployOptions(
+        stage=args.stage,
+        project_root=args.project_root,
+        template=args.template,
+        synth=not args.no_synth,
+        port=None if args.port < 0 else args.port,
+        tls_port=None if args.tls_port < 0 else args.tls_port,
+        moto_port=args.moto_port,
+        state_dir=args.state_dir.expanduser() if args.state_dir else None,
+    )
+
+
+def python_command() -> str:
+    """How to call this Python in a copy-paste line: `.venv/bin/python` when it is the project's venv."""
+    exe = Path(sys.executable)
+    with contextlib.suppress(ValueError):
+        rel = exe.relative_to(Path.cwd())
+        return str(rel)
+    return "python"
+
+
+def summary(dep: Deployed) -> list[str]:
+    """What `up` prints once everything runs: endpoints, where the key is, how to connect. No secrets."""
+    ep = dep.endpoints
+    env = client_env(dep.moto_url, dep.region)
+    ca = f" --ca-file {shlex.quote(dep.ca_cert)}" if dep.ca_cert and ep.http.startswith("https:") else ""
+    py = python_command()
+    channel = f"/{dep.namespaces[0] if dep.namespaces else 'default'}"
+    lines = [
+        f"local deploy of stage {dep.stage!r} is up: stack {dep.stack}, Event API {dep.api_name!r} "
+        f"(id {dep.api_id}), region {dep.region}, namespaces {', '.join(dep.namespaces)}",
+        f"  http endpoint     {ep.http}   (in SSM: {dep.ssm_prefix}/http-endpoint)",
+        f"  realtime endpoint {ep.realtime}   (in SSM: {dep.ssm_prefix}/realtime-endpoint)",
+    ]
+    if ep.plain_http and ep.plain_http != ep.http:
+        lines.append(f"  plain http/ws     {ep.plain_http}  {ep.plain_ws}   (same API, no TLS)")
+    if dep.api_key_parameter:
+        lines.append(f"  API key           in SSM SecureString {dep.api_key_parameter} (value not shown)")
+    lines.append(f"  client config     in SSM {dep.config_parameter}")
+    lines.append(f"  AWS_ENDPOINT_URL={dep.moto_url}   (moto: AppSync control plane + SSM)")
+    if dep.ca_cert:
+        lines.append(f"  NODE_EXTRA_CA_CERTS={dep.ca_cert}")
+    lines += [
+        "from another shell (the credentials are local dummies):",
+        "  export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()),
+    ]
+    if dep.ca_cert:
+        lines.append(f"  export NODE_EXTRA_CA_CERTS={shlex.quote(dep.ca_cert)}")
+    lines += [
+        f"  {py} -m eventapi.client subscribe --stage {dep.stage}{ca} '{channel}/*'",
+        f'  {py} -m eventapi.client publish --stage {dep.stage}{ca} {channel}/greetings \'{{"msg":"hi"}}\'',
+        "Ctrl-C stops everything.",
+    ]
+    return lines
+
+
+def write_ready_file(path: Path, dep: Deployed) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(dep.to_json(), indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+async def serve(
+    options: DeployOptions,
+    *,
+    ready_file: Path | None = None,
+    out: Callable[[str], None] = print,
+) -> int:
+    """Deploy, print the summary, wait for SIGINT/SIGTERM, tear everything down. Returns the exit code."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    deployment = LocalDeployment(options, log=out)
+    try:
+        start = asyncio.ensure_future(deployment.start())
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({start, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not start.done():  # Ctrl-C during start-up: abandon it (subprocesses are killed)
+            start.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await start
+            out("interrupted during start-up; stopped")
+            return EXIT_OK
+        stopper.cancel()
+        dep = start.result()
+        for line in summary(dep):
+            out(line)
+        if ready_file is not None:
+            write_ready_file(ready_file, dep)
+        await stop.wait()
+        out("stopping: closing sockets, stopping the Event API and moto ...")
+        return EXIT_OK
+    finally:
+        await deployment.stop()
+        if ready_file is not None:
+            with contextlib.suppress(OSError):
+                ready_file.unlink()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+
+
+def main(args: argparse.Namespace) -> int:
+    def out(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        options = options_from_args(args)
+    except ValueError as err:
+        print(f"{PROG}: {err}", file=sys.stderr)
+        return 2
+    try:
+        code = asyncio.run(serve(options, ready_file=args.ready_file, out=out))
+    except PortInUseError as err:
+        print(f"{PROG}: {err}", file=sys.stderr)
+        return EXIT_PORT_IN_USE
+    except LocalDeployError as err:
+        print(f"{PROG}: {err}", file=sys.stderr)
+        return err.code
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except Exception as err:  # one line, no traceback, no secrets (none are in any message we make)
+        print(f"{PROG}: unexpected error: {type(err).__name__}: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    out("stopped")
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover - run through `python -m eventapi.local up`
+    parser = argparse.ArgumentParser(prog=PROG)
+    add_arguments(parser)
+    sys.exit(main(parser.parse_args()))
