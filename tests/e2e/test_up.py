@@ -1,0 +1,112 @@
+"""`python -m eventapi.local up`: a local deploy whose SSM parameters a client app reads through moto."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from eventapi.client import EventsClient, EventsConfig
+from tests.e2e.conftest import ARTICLE_ID, ROOT, STAGE, UpProcess, offline_env, read_api_key, start_up
+
+
+async def test_up_serves_clients_configured_from_ssm_and_stops_on_sigterm(
+    dev_template: Path, state_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`up` writes the TLS endpoints and the key to SSM; a client configured from SSM publishes and receives; SIGTERM exits 0."""
+    # Given a running local deploy
+    up = start_up(dev_template, state_dir, tmp_path)
+    key = ""
+    try:
+        ready = up.ready
+        tls = ready["ports"]["tls"]
+        # When a client app reads its config from SSM as in AWS (only AWS_ENDPOINT_URL and dummy credentials differ)
+        for name, value in ready["clientEnv"].items():
+            monkeypatch.setenv(name, value)
+        config = await asyncio.to_thread(EventsConfig.from_ssm, stage=STAGE, project_root=ROOT)
+        key = config.api_key or ""
+        # Then SSM holds AWS-shaped TLS endpoints and an AppSync-shaped key
+        assert config.http_endpoint == f"https://localhost:{tls}/event"
+        assert config.realtime_endpoint == f"wss://localhost:{tls}/event/realtime"
+        assert config.api_id == ready["apiId"]
+        assert key.startswith("da2-") and len(key) == 30
+        assert key == read_api_key(ready)
+        # And the client subscribes, publishes over HTTP to a child channel and receives the event
+        async with EventsClient(config, ca_file=ready["caCert"]) as client:
+            sub = await client.subscribe(f"/default/comments/{ARTICLE_ID}/*")
+            async with sub:
+                result = await client.publish(f"/default/comments/{ARTICLE_ID}/new", {"msg": "hello from up"})
+                event = await asyncio.wait_for(anext(sub), 10)
+        assert result.ok
+        assert event.data == {"msg": "hello from up"}
+    finally:
+        code = up.stop()
+    out, err = up.output()
+    assert code == 0, err
+    assert out.splitlines()[-2:] == ["stopping: closing sockets, stopping the Event API and moto ...", "stopped"]
+    assert not (tmp_path / "ready.json").exists()
+    assert key not in out + err
+    assert "da2-" not in out + err
+
+
+def test_up_prints_endpoints_key_location_and_client_commands(local_up: UpProcess) -> None:
+    """`up` prints the SSM endpoints, the key's parameter name (not its value), AWS_ENDPOINT_URL and NODE_EXTRA_CA_CERTS."""
+    ready = local_up.ready
+    out, _ = local_up.output()
+    lines = out.splitlines()
+    tls, moto = ready["ports"]["tls"], ready["awsEndpointUrl"]
+    assert f"  http endpoint     https://localhost:{tls}/event   (in SSM: /social/dev/events/http-endpoint)" in lines
+    assert (
+        f"  realtime endpoint wss://localhost:{tls}/event/realtime   (in SSM: /social/dev/events/realtime-endpoint)"
+    ) in lines
+    assert "  API key           in SSM SecureString /social/dev/events/api-key (value not shown)" in lines
+    assert f"  AWS_ENDPOINT_URL={moto}   (moto: AppSync control plane + SSM)" in lines
+    assert f"  NODE_EXTRA_CA_CERTS={ready['caCert']}" in lines
+    assert read_api_key(ready) not in out
+
+
+def test_up_printed_client_commands_work_when_pasted(local_up: UpProcess, state_dir: Path) -> None:
+    """The printed `export` line and `eventapi.client publish` command, pasted into a shell, publish an event."""
+    out, _ = local_up.output()
+    lines = [line.strip() for line in out.splitlines()]
+    exports = [line for line in lines if line.startswith("export ")]
+    publish = next(line for line in lines if " -m eventapi.client publish " in line)
+    script = "\n".join([*exports, publish])
+    done = subprocess.run(
+        ["bash", "-c", script],
+        cwd=ROOT,
+        env=offline_env(state_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert read_api_key(local_up.ready) not in done.stdout + done.stderr
+
+
+def test_up_fails_with_one_line_and_exit_4_when_a_port_is_taken(state_dir: Path) -> None:
+    """`up --moto-port <taken>` exits 4 with one line naming the port and the option to change."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "eventapi.local", "up", "--stage", STAGE, "--moto-port", str(port)],
+            cwd=ROOT,
+            env=offline_env(state_dir),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 4
+    assert done.stderr == (
+        f"eventapi-local up: the moto (local AWS) server's port {port} on 127.0.0.1 is already in use; stop what "
+        f"holds it or pass --moto-port <free port> (--moto-port 0 picks a free one)\n"
+    )
+    assert done.stdout == ""
