@@ -601,6 +601,9 @@ class SsmParam(StrEnum):
     API_KEY = "api-key"  # SecureString: the key value (da2-...)
     API_KEY_EXPIRES = "api-key-expires"  # String: ISO 8601 UTC
     CONFIG = "config"  # String (JSON): everything above except the key, for clients that read one parameter
+    # SecureString (JSON): {"keyId", "rotatedAt", "finishAfter"} while a key rotation is under way; written by
+    # `eventapi.deploy rotate-key`, deleted by `rotate-key --finish`. Clients never read it.
+    API_KEY_PREVIOUS = "api-key-previous"
 
 
 def ssm_name(prefix: str, param: SsmParam) -> str:

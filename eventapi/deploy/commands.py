@@ -1,0 +1,678 @@
+"""The post-deploy commands as functions: each takes a `boto3.Session` and a `StageConfig`, returns a `Report`.
+
+Nothing here prints; `eventapi.deploy.__main__` renders reports. Times come in as `now` so tests can fix them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from eventapi.client.config import AuthModes, CognitoInfo, EventsConfig, NamespaceInfo
+from eventapi.client.errors import EventsConfigError
+from eventapi.config import AuthMode, SsmParam, StageConfig, api_key_expiry, ssm_name
+from eventapi.deploy.aws import Aws
+from eventapi.deploy.errors import DeployError, ExitCode, Redactor, mask_key
+from eventapi.deploy.keys import (
+    ApiKey,
+    ceil_hour,
+    clamp_expiry,
+    expiry_warning,
+    iso,
+    list_keys,
+    pick_current,
+    to_epoch,
+)
+from eventapi.deploy.params import (
+    Change,
+    Param,
+    apply,
+    delete_params,
+    layout_names,
+    owned,
+    plan,
+    read_params,
+    tags_for,
+)
+from eventapi.deploy.stack import StackOutputs, describe_stack, read_outputs_file
+
+STRING: Final = "String"
+SECURE: Final = "SecureString"
+KEY_ROW_TYPE: Final = "AppSync key"
+DEFAULT_GRACE_HOURS: Final = 24
+Format = Literal["env", "json", "amplify"]
+EXPORT_DEFAULT_PATHS: Final[dict[str, str]] = {
+    "env": "eventapi.env",
+    "json": "eventapi-config.json",
+    "amplify": "amplify_outputs.json",
+}
+AMPLIFY_OUTPUTS_VERSION: Final = "1.4"
+
+
+@dataclass
+class Report:
+    """What a command did (or, with dry_run, would do)."""
+
+    command: str
+    stage: str
+    prefix: str
+    changes: list[Change] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "command": self.command,
+            "stage": self.stage,
+            "prefix": self.prefix,
+            "dryRun": self.dry_run,
+            "changes": [c.to_json() for c in self.changes],
+            "warnings": self.warnings,
+            "notes": self.notes,
+            **self.data,
+        }
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """The `api-key-previous` record of a rotation under way (its `key_id` is a key value: kept out of repr)."""
+
+    key_id: str = field(repr=False)
+    rotated_at: datetime
+    finish_after: datetime
+
+    def to_value(self) -> str:
+        return _dumps({"keyId": self.key_id, "rotatedAt": iso(self.rotated_at), "finishAfter": iso(self.finish_after)})
+
+    @classmethod
+    def parse(cls, param: Param | None) -> Rotation | None:
+        if param is None:
+            return None
+        try:
+            raw = json.loads(param.value)
+            return cls(
+                raw["keyId"],
+                datetime.fromisoformat(raw["rotatedAt"]).astimezone(UTC),
+                datetime.fromisoformat(raw["finishAfter"]).astimezone(UTC),
+            )
+        except (ValueError, KeyError, TypeError):
+            raise DeployError(
+                ExitCode.ROTATION,
+                f"{param.name} is not a rotation record this tool wrote; delete it (aws ssm delete-parameter "
+                f"--name {param.name}) and run again",
+            ) from None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _now(now: datetime | None) -> datetime:
+    return (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+
+
+def make_aws(session: Any, stage: StageConfig, region: str | None, redactor: Redactor | None) -> Aws:
+    return Aws(
+        session,
+        region=region or stage.region,
+        redactor=redactor,
+        policy_hint=f"python -m eventapi.deploy policy --stage {stage.name}",
+    )
+
+
+# --- the client config (the SSM `config` JSON, built in one place) --------------------------------------------
+
+
+def client_config(stage: StageConfig, outputs: StackOutputs, key_expires: datetime | None) -> EventsConfig:
+    """The config clients read, from the stage (auth modes, namespaces) and the stack outputs (endpoints)."""
+    cognito = (
+        CognitoInfo(outputs.user_pool_id, outputs.user_pool_client_id)
+        if outputs.user_pool_id and outputs.user_pool_client_id
+        else None
+    )
+    return EventsConfig(
+        http_endpoint=outputs.http_endpoint,
+        realtime_endpoint=outputs.realtime_endpoint,
+        region=outputs.region,
+        http_host=outputs.http_host,
+        realtime_host=outputs.realtime_host,
+        api_id=outputs.api_id,
+        auth_modes=AuthModes(stage.auth.connect, stage.auth.publish, stage.auth.subscribe),
+        namespaces=tuple(NamespaceInfo(ns.name, *stage.namespace_modes(ns)) for ns in stage.namespaces),
+        cognito=cognito,
+        api_key_expires=key_expires,
+    )
+
+
+def desired_params(prefix: str, cfg: EventsConfig, key: ApiKey | None) -> list[Param]:
+    """Every parameter `publish` writes, in write order (`config` last)."""
+
+    def p(name: SsmParam, value: str, kind: str = STRING) -> Param:
+        return Param(ssm_name(prefix, name), kind, value)
+
+    params = [
+        p(SsmParam.HTTP_ENDPOINT, cfg.http_endpoint),
+        p(SsmParam.REALTIME_ENDPOINT, cfg.realtime_endpoint),
+        p(SsmParam.HTTP_HOST, cfg.http_host),
+        p(SsmParam.REALTIME_HOST, cfg.realtime_host),
+        p(SsmParam.API_ID, cfg.api_id or ""),
+        p(SsmParam.REGION, cfg.region),
+        p(SsmParam.AUTH_MODES, _dumps(cfg.auth_modes.to_json())),
+        p(SsmParam.NAMESPACES, _dumps([ns.to_json() for ns in cfg.namespaces])),
+    ]
+    if cfg.cognito is not None:
+        params += [
+            p(SsmParam.USER_POOL_ID, cfg.cognito.user_pool_id),
+            p(SsmParam.USER_POOL_CLIENT_ID, cfg.cognito.client_id),
+        ]
+    if key is not None:
+        params += [p(SsmParam.API_KEY, key.id, SECURE), p(SsmParam.API_KEY_EXPIRES, iso(key.expires))]
+    params.append(p(SsmParam.CONFIG, _dumps(cfg.to_json())))
+    return params
+
+
+# --- publish ---------------------------------------------------------------------------------------------------
+
+
+def publish(
+    session: Any,
+    stage: StageConfig,
+    *,
+    stack_name: str | None = None,
+    outputs_file: Path | None = None,
+    region: str | None = None,
+    kms_key_id: str | None = None,
+    dry_run: bool = False,
+    prune: bool = False,
+    now: datetime | None = None,
+    redactor: Redactor | None = None,
+) -> Report:
+    """Stack outputs + the current API key -> SSM under the stage's prefix; writes only what changed."""
+    now = _now(now)
+    aws = make_aws(session, stage, region, redactor)
+    name = stack_name or stage.stack_name
+    outputs = read_outputs_file(outputs_file, name) if outputs_file else describe_stack(aws, name)
+    aws.region = outputs.region  # the API's region: its keys, and the parameters its clients read
+    prefix = stage.ssm.prefix
+    report = Report("publish", stage.name, prefix, dry_run=dry_run)
+    current = read_params(aws, prefix, recursive=prune)
+
+    key = None
+    if stage.auth.api_key is not None:
+        keys = list_keys(aws, outputs.api_id)
+        stored = current.get(ssm_name(prefix, SsmParam.API_KEY))
+        rotation = Rotation.parse(current.get(ssm_name(prefix, SsmParam.API_KEY_PREVIOUS)))
+        key = pick_current(keys, stored.value if stored else None, now, exclude=rotation.key_id if rotation else None)
+        if key is None:
+            raise DeployError(
+                ExitCode.NO_API_KEY,
+                f"API {outputs.api_id} has no valid API key ({len(keys)} listed, none unexpired); deploy the stack "
+                f"again (make deploy STAGE={stage.name}) so it renews its key, then run publish again",
+            )
+        report.data["apiKey"] = {"masked": mask_key(key.id), "expires": iso(key.expires)}
+        if warning := expiry_warning(key.expires, now, stage.name):
+            report.warnings.append(warning)
+
+    cfg = client_config(stage, outputs, key.expires if key else None)
+    desired = desired_params(prefix, cfg, key)
+    layout = layout_names(prefix)
+    stale = [n for n, p in layout.items() if p is not SsmParam.API_KEY_PREVIOUS]
+    report.changes = plan(desired, current, delete=stale)
+    if prune:
+        report.changes += _prune_plan(aws, current, set(layout))
+    if not dry_run:
+        apply(
+            aws,
+            report.changes,
+            desired,
+            current,
+            tags=tags_for(stage.name, stage.tags),
+            kms_key_id=kms_key_id or stage.ssm.kms_key_id,
+        )
+    return report
+
+
+def _prune_plan(aws: Aws, current: dict[str, Param], layout: set[str]) -> list[Change]:
+    """Strays under the prefix: parameters this tool tagged as its own but no longer writes."""
+    changes = []
+    for name in sorted(set(current) - layout):
+        if owned(aws, name):
+            changes.append(Change(name, current[name].type, "deleted", "stray"))
+    return changes
+
+
+# --- show / export ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Published:
+    prefix: str
+    params: dict[str, Param]
+    config: EventsConfig
+    api_key: str | None = field(repr=False)
+    rotation: Rotation | None
+
+
+def read_published(aws: Aws, stage: StageConfig) -> Published:
+    """What `publish` wrote for the stage (decrypted); fails if nothing was published."""
+    prefix = stage.ssm.prefix
+    params = read_params(aws, prefix)
+    name = ssm_name(prefix, SsmParam.CONFIG)
+    if name not in params:
+        raise DeployError(
+            ExitCode.NOT_PUBLISHED,
+            f"nothing published for stage {stage.name}: {name} does not exist in {aws.region}; run "
+            f"python -m eventapi.deploy publish --stage {stage.name} first",
+        )
+    try:
+        config = EventsConfig.from_json(json.loads(params[name].value), source=name)
+    except (ValueError, EventsConfigError) as err:
+        raise DeployError(
+            ExitCode.NOT_PUBLISHED,
+            f"{name} is not a config this tool wrote ({err}); run python -m eventapi.deploy publish --stage "
+            f"{stage.name} to rewrite it",
+        ) from None
+    key = params.get(ssm_name(prefix, SsmParam.API_KEY))
+    rotation = Rotation.parse(params.get(ssm_name(prefix, SsmParam.API_KEY_PREVIOUS)))
+    return Published(prefix, params, config, key.value if key else None, rotation)
+
+
+def show(
+    session: Any,
+    stage: StageConfig,
+    *,
+    region: str | None = None,
+    now: datetime | None = None,
+    redactor: Redactor | None = None,
+) -> Report:
+    """What a client reads for the stage; the key masked to its last 4 characters."""
+    now = _now(now)
+    aws = make_aws(session, stage, region, redactor)
+    pub = read_published(aws, stage)
+    report = Report("show", stage.name, pub.prefix)
+    values: dict[str, str] = {}
+    layout = layout_names(pub.prefix)
+    for name in sorted(pub.params, key=lambda n: list(layout).index(n) if n in layout else len(layout)):
+        param = pub.params[name]
+        if layout.get(name) is SsmParam.API_KEY:
+            values[name] = mask_key(param.value)
+        elif layout.get(name) is SsmParam.API_KEY_PREVIOUS and pub.rotation is not None:
+            values[name] = f"rotation under way: finish after {iso(pub.rotation.finish_after)}"
+        elif param.type == SECURE:
+            values[name] = mask_key(param.value)
+        else:
+            values[name] = param.value
+    report.data["parameters"] = values
+    report.data["types"] = {name: pub.params[name].type for name in values}
+    expires = pub.config.api_key_expires
+    if pub.api_key is not None and expires is not None and (warning := expiry_warning(expires, now, stage.name)):
+        report.warnings.append(warning)
+    return report
+
+
+def export(
+    session: Any,
+    stage: StageConfig,
+    fmt: Format,
+    output: Path | None = None,
+    *,
+    region: str | None = None,
+    redactor: Redactor | None = None,
+) -> Report:
+    """Write a client config file (mode 0600, atomically) from what is published; it holds the key."""
+    aws = make_aws(session, stage, region, redactor)
+    pub = read_published(aws, stage)
+    cfg = pub.config.with_api_key(pub.api_key)
+    path = output or Path(EXPORT_DEFAULT_PATHS[fmt])
+    text = render_export(cfg, fmt)
+    write_private(path, text)
+    report = Report("export", stage.name, pub.prefix)
+    report.data["file"] = str(path)
+    report.data["format"] = fmt
+    if pub.api_key is not None:
+        report.warnings.append(
+            f"WARNING: {path} holds the API key in clear text; keep it out of version control and out of logs"
+        )
+    return report
+
+
+def default_auth_mode(cfg: EventsConfig) -> AuthMode:
+    """The mode a web build uses by default: the API key if it has one and may connect with it, else the first."""
+    if cfg.api_key is not None and (AuthMode.API_KEY in cfg.auth_modes.connect or not cfg.auth_modes.connect):
+        return AuthMode.API_KEY
+    return cfg.auth_modes.connect[0] if cfg.auth_modes.connect else AuthMode.API_KEY
+
+
+def render_export(cfg: EventsConfig, fmt: Format) -> str:
+    """The text of an exported client config file."""
+    if fmt == "json":
+        return json.dumps(cfg.to_json(include_api_key=True), indent=2) + "\n"
+    if fmt == "env":
+        return cfg.to_env() + f"EVENTAPI_AUTH_MODE={default_auth_mode(cfg).value}\n"
+    # amplify_outputs.json: aws-amplify v6 reads an Event API from `custom.events` (parseAmplifyOutputs.ts
+    # `parseCustom`: url -> endpoint, aws_region -> region, default_authorization_type -> defaultAuthMode,
+    # api_key -> apiKey) in a file whose `version` starts with "1".
+    events: dict[str, str] = {
+        "url": cfg.http_endpoint,
+        "aws_region": cfg.region,
+        "default_authorization_type": default_auth_mode(cfg).value,
+    }
+    if cfg.api_key is not None:
+        events["api_key"] = cfg.api_key
+    return json.dumps({"version": AMPLIFY_OUTPUTS_VERSION, "custom": {"events": events}}, indent=2) + "\n"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` with mode 0600, via a temporary file in the same folder (never half-written)."""
+    folder = path.parent if str(path.parent) else Path()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    except OSError as err:
+        raise DeployError(ExitCode.FILE, f"cannot write {path}: {err.strerror or err}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise DeployError(ExitCode.FILE, f"cannot write {path}: {err.strerror or err}") from None
+
+
+# --- renew / rotate / finish -----------------------------------------------------------------------------------
+
+
+def _require_api_key(stage: StageConfig) -> int:
+    if stage.auth.api_key is None:
+        raise DeployError(
+            ExitCode.CONFIG,
+            f"stage {stage.name} has no API key provider (auth.providers.apiKey in cdk.json); "
+            "nothing to renew or rotate",
+        )
+    return stage.auth.api_key.valid_days
+
+
+def _key_state(aws: Aws, stage: StageConfig, pub: Published) -> tuple[list[ApiKey], ApiKey]:
+    api_id = pub.config.api_id or ""
+    if pub.api_key is None:
+        raise DeployError(
+            ExitCode.NOT_PUBLISHED,
+            f"no API key published under {pub.prefix}; run python -m eventapi.deploy publish --stage {stage.name}",
+        )
+    keys = list_keys(aws, api_id)
+    key = next((k for k in keys if k.id == pub.api_key), None)
+    if key is None:
+        raise DeployError(
+            ExitCode.NO_API_KEY,
+            f"the API key published under {pub.prefix} no longer exists on API {api_id}; run "
+            f"python -m eventapi.deploy publish --stage {stage.name} to publish the current key",
+        )
+    return keys, key
+
+
+def _key_params(pub: Published, key_value: str | None, expires: datetime) -> list[Param]:
+    cfg = replace(pub.config, api_key_expires=expires)
+    params = [
+        Param(ssm_name(pub.prefix, SsmParam.API_KEY_EXPIRES), STRING, iso(expires)),
+        Param(ssm_name(pub.prefix, SsmParam.CONFIG), STRING, _dumps(cfg.to_json())),
+    ]
+    if key_value is not None:
+        params.insert(0, Param(ssm_name(pub.prefix, SsmParam.API_KEY), SECURE, key_value))
+    return params
+
+
+def renew_key(
+    session: Any,
+    stage: StageConfig,
+    *,
+    days: int | None = None,
+    region: str | None = None,
+    kms_key_id: str | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    redactor: Redactor | None = None,
+) -> Report:
+    """Push the published key's expiry forward (never back) within AppSync's 1-365 day window; update SSM."""
+    now = _now(now)
+    valid_days = _require_api_key(stage)
+    aws = make_aws(session, stage, region, redactor)
+    pub = read_published(aws, stage)
+    _, key = _key_state(aws, stage, pub)
+    target = now + timedelta(days=days) if days is not None else api_key_expiry(valid_days, now.date())
+    target = clamp_expiry(target, now)
+    report = Report("renew-key", stage.name, pub.prefix, dry_run=dry_run)
+    row = f"API key {mask_key(key.id)}"
+    if target > key.expires:
+        if not dry_run:
+            aws.call(
+                "appsync",
+                "UpdateApiKey",
+                f"API key {mask_key(key.id)} of API {pub.config.api_id}",
+                apiId=pub.config.api_id,
+                id=key.id,
+                expires=to_epoch(target),
+            )
+        report.changes.append(Change(row, KEY_ROW_TYPE, "updated", f"expires {iso(key.expires)} -> {iso(target)}"))
+        expires = target
+    else:
+        report.changes.append(Change(row, KEY_ROW_TYPE, "unchanged", f"expires {iso(key.expires)}"))
+        report.notes.append(
+            f"the key already expires {iso(key.expires)}, not before the renewal target {iso(target)}; "
+            "renew-key never shortens a key"
+        )
+        expires = key.expires
+    desired = _key_params(pub, None, expires)
+    changes = plan(desired, pub.params)
+    report.changes += changes
+    if not dry_run:
+        apply(
+            aws,
+            changes,
+            desired,
+            pub.params,
+            tags=tags_for(stage.name, stage.tags),
+            kms_key_id=kms_key_id or stage.ssm.kms_key_id,
+        )
+    report.data["apiKey"] = {"masked": mask_key(key.id), "expires": iso(expires)}
+    if warning := expiry_warning(expires, now, stage.name):
+        report.warnings.append(warning)
+    return report
+
+
+def rotate_key(
+    session: Any,
+    stage: StageConfig,
+    *,
+    grace_hours: int = DEFAULT_GRACE_HOURS,
+    region: str | None = None,
+    kms_key_id: str | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    redactor: Redactor | None = None,
+) -> Report:
+    """Create a new key and publish it; the old one stays valid for the grace period (`--finish` deletes it).
+
+    Steps, each safe to repeat: (1) record the old key in `api-key-previous`, (2) create the new key (its
+    description names the rotation, so a rerun finds it instead of making another), (3) publish the new key,
+    (4) cut the old key's AppSync expiry to the end of the grace period (at least 25 h: AppSync's minimum).
+    """
+    now = _now(now)
+    valid_days = _require_api_key(stage)
+    if grace_hours < 0:
+        raise DeployError(ExitCode.CONFIG, f"--grace-hours {grace_hours} is not allowed; give 0 or more hours")
+    aws = make_aws(session, stage, region, redactor)
+    pub = read_published(aws, stage)
+    keys, old = _key_state(aws, stage, pub) if pub.rotation is None else _resume_state(aws, stage, pub)
+    rotation = pub.rotation
+    report = Report("rotate-key", stage.name, pub.prefix, dry_run=dry_run)
+    kms = kms_key_id or stage.ssm.kms_key_id
+    tags = tags_for(stage.name, stage.tags)
+    if rotation is None:
+        rotation = Rotation(old.id, now, now + timedelta(hours=grace_hours))
+        record = [Param(ssm_name(pub.prefix, SsmParam.API_KEY_PREVIOUS), SECURE, rotation.to_value())]
+        changes = plan(record, pub.params)
+        report.changes += changes
+        if not dry_run:
+            apply(aws, changes, record, pub.params, tags=tags, kms_key_id=kms)
+    else:
+        report.notes.append(f"resuming the rotation started {iso(rotation.rotated_at)}")
+
+    base = stage.auth.api_key.description if stage.auth.api_key else ""
+    description = f"{base[:200]} (rotated {iso(rotation.rotated_at)})"
+    expires = clamp_expiry(api_key_expiry(valid_days, now.date()), now)
+    new = next((k for k in keys if k.description == description and k.id != old.id), None)
+    if new is None:
+        if dry_run:
+            new = ApiKey("<new key>", expires, description)
+        else:
+            created = aws.call(
+                "appsync",
+                "CreateApiKey",
+                f"API {pub.config.api_id} (a new API key)",
+                apiId=pub.config.api_id,
+                description=description,
+                expires=to_epoch(expires),
+            )["apiKey"]
+            aws.redact.add(created["id"])
+            new = ApiKey(created["id"], expires, description)
+        report.changes.append(Change("API key (new)", KEY_ROW_TYPE, "created", f"expires {iso(expires)}"))
+    desired = _key_params(pub, new.id, new.expires)
+    changes = plan(desired, pub.params)
+    report.changes += changes
+    if not dry_run:
+        apply(aws, changes, desired, pub.params, tags=tags, kms_key_id=kms)
+
+    cut = ceil_hour(now + max(timedelta(hours=grace_hours), timedelta(hours=25)))
+    old_row = f"API key {mask_key(old.id)} (old)"
+    if cut < old.expires:
+        if not dry_run:
+            aws.call(
+                "appsync",
+                "UpdateApiKey",
+                f"API key {mask_key(old.id)} of API {pub.config.api_id}",
+                apiId=pub.config.api_id,
+                id=old.id,
+                expires=to_epoch(cut),
+            )
+        report.changes.append(Change(old_row, KEY_ROW_TYPE, "updated", f"expires {iso(old.expires)} -> {iso(cut)}"))
+    else:
+        report.changes.append(Change(old_row, KEY_ROW_TYPE, "unchanged", f"expires {iso(old.expires)}"))
+    report.notes.append(
+        f"the old key stays valid until {iso(min(cut, old.expires))}; clients that re-read SSM when they reconnect "
+        f"switch to the new key. After {iso(rotation.finish_after)} run: python -m eventapi.deploy rotate-key "
+        f"--stage {stage.name} --finish"
+    )
+    report.data["apiKey"] = {"masked": mask_key(new.id) if not dry_run else "<new key>", "expires": iso(new.expires)}
+    report.data["finishAfter"] = iso(rotation.finish_after)
+    return report
+
+
+def _resume_state(aws: Aws, stage: StageConfig, pub: Published) -> tuple[list[ApiKey], ApiKey]:
+    """A rotation record exists: resume it if its new key was never published, else refuse."""
+    assert pub.rotation is not None
+    if pub.api_key != pub.rotation.key_id:
+        raise DeployError(
+            ExitCode.ROTATION,
+            f"a key rotation is already under way (started {iso(pub.rotation.rotated_at)}); finish it after "
+            f"{iso(pub.rotation.finish_after)} with: python -m eventapi.deploy rotate-key --stage {stage.name} "
+            "--finish",
+        )
+    return _key_state(aws, stage, pub)
+
+
+def finish_rotation(
+    session: Any,
+    stage: StageConfig,
+    *,
+    force: bool = False,
+    region: str | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    redactor: Redactor | None = None,
+) -> Report:
+    """Delete the key a rotation retired, then the rotation record. Refuses before the grace period ends."""
+    now = _now(now)
+    _require_api_key(stage)
+    aws = make_aws(session, stage, region, redactor)
+    pub = read_published(aws, stage)
+    rotation = pub.rotation
+    if rotation is None:
+        raise DeployError(
+            ExitCode.ROTATION,
+            f"no key rotation under way for stage {stage.name} (no {ssm_name(pub.prefix, SsmParam.API_KEY_PREVIOUS)}); "
+            f"start one with: python -m eventapi.deploy rotate-key --stage {stage.name}",
+        )
+    aws.redact.add(rotation.key_id)
+    if rotation.key_id == pub.api_key:
+        raise DeployError(
+            ExitCode.ROTATION,
+            "the rotation did not finish publishing its new key (the old key is still the published one); run "
+            f"python -m eventapi.deploy rotate-key --stage {stage.name} again to complete it",
+        )
+    if now < rotation.finish_after and not force:
+        raise DeployError(
+            ExitCode.ROTATION,
+            f"the grace period runs until {iso(rotation.finish_after)}: clients may still use the old key; run "
+            "--finish after then, or add --force to delete it now",
+        )
+    report = Report("rotate-key --finish", stage.name, pub.prefix, dry_run=dry_run)
+    keys = list_keys(aws, pub.config.api_id or "")
+    row = f"API key {mask_key(rotation.key_id)} (old)"
+    if any(k.id == rotation.key_id for k in keys):
+        if not dry_run:
+            aws.call(
+                "appsync",
+                "DeleteApiKey",
+                f"API key {mask_key(rotation.key_id)} of API {pub.config.api_id}",
+                apiId=pub.config.api_id,
+                id=rotation.key_id,
+            )
+        report.changes.append(Change(row, KEY_ROW_TYPE, "deleted"))
+    else:
+        report.notes.append("the old key was already gone")
+    record = ssm_name(pub.prefix, SsmParam.API_KEY_PREVIOUS)
+    report.changes.append(Change(record, SECURE, "deleted"))
+    if not dry_run:
+        delete_params(aws, [record])
+    return report
+
+
+# --- unpublish -------------------------------------------------------------------------------------------------
+
+
+def unpublish(
+    session: Any,
+    stage: StageConfig,
+    *,
+    prune: bool = False,
+    region: str | None = None,
+    dry_run: bool = False,
+    redactor: Redactor | None = None,
+) -> Report:
+    """Delete the layout's parameters that carry this tool's tag (with --prune: every tagged one under the prefix)."""
+    aws = make_aws(session, stage, region, redactor)
+    prefix = stage.ssm.prefix
+    current = read_params(aws, prefix, recursive=prune, decrypt=False)
+    layout = layout_names(prefix)
+    report = Report("unpublish", stage.name, prefix, dry_run=dry_run)
+    order = list(layout)
+    candidates = sorted((n for n in current if n in layout), key=order.index)
+    if prune:
+        candidates += sorted(n for n in current if n not in layout)
+    for name in candidates:
+        if owned(aws, name):
+            report.changes.append(Change(name, current[name].type, "deleted", "" if name in layout else "stray"))
+        else:
+            report.changes.append(Change(name, current[name].type, "kept", "not tagged as managed by eventapi-deploy"))
+    if ssm_name(prefix, SsmParam.API_KEY_PREVIOUS) in current:
+        report.notes.append("a key rotation was under way: the retired AppSync key stays valid until its expiry")
+    if not dry_run:
+        delete_params(aws, [c.name for c in report.changes if c.action == "deleted"])
+    return report

@@ -1,0 +1,76 @@
+"""The least-privilege IAM policy `eventapi.deploy` needs for one stage (printed by `policy --stage S`)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from eventapi.config import StageConfig
+
+DEFAULT_KMS_KEY: Final = "alias/aws/ssm"
+
+
+def deploy_policy(stage: StageConfig, *, region: str | None = None, account: str | None = None) -> dict[str, Any]:
+    """An IAM policy document for publish, show, export, renew-key, rotate-key and unpublish of `stage`.
+
+    AppSync's API key actions support no resource-level permissions (the Service Authorization Reference lists
+    no resource type for them), so they take `"*"`. SSM is limited to the stage's prefix; KMS, for a customer
+    managed key, to use through SSM for parameters under that prefix. The AWS managed key `alias/aws/ssm` needs no
+    IAM statement (its key policy allows use through SSM within the account).
+    """
+    region = region or stage.region or "*"
+    account = account or stage.account or "*"
+    prefix = stage.ssm.prefix.rstrip("/")
+    param_arn = f"arn:aws:ssm:{region}:{account}:parameter{prefix}"
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ReadStackOutputs",
+            "Effect": "Allow",
+            "Action": ["cloudformation:DescribeStacks"],
+            "Resource": f"arn:aws:cloudformation:{region}:{account}:stack/{stage.stack_name}/*",
+        },
+        {
+            "Sid": "ManageApiKeys",
+            "Effect": "Allow",
+            "Action": ["appsync:ListApiKeys", "appsync:CreateApiKey", "appsync:UpdateApiKey", "appsync:DeleteApiKey"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "ReadParameterPath",
+            "Effect": "Allow",
+            "Action": ["ssm:GetParametersByPath"],
+            "Resource": [param_arn, f"{param_arn}/*"],
+        },
+        {
+            "Sid": "ManageParameters",
+            "Effect": "Allow",
+            "Action": [
+                "ssm:PutParameter",
+                "ssm:DeleteParameters",
+                "ssm:AddTagsToResource",
+                "ssm:ListTagsForResource",
+            ],
+            "Resource": f"{param_arn}/*",
+        },
+    ]
+    kms_key = stage.ssm.kms_key_id
+    if kms_key != DEFAULT_KMS_KEY:
+        key_resource = (
+            kms_key if kms_key.startswith("arn:") else "*" if kms_key.startswith("alias/") else
+            f"arn:aws:kms:{region}:{account}:key/{kms_key}"
+        )  # fmt: skip
+        condition: dict[str, Any] = {
+            "StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"},
+            "StringLike": {"kms:EncryptionContext:PARAMETER_ARN": f"{param_arn}/*"},
+        }
+        if kms_key.startswith("alias/"):
+            condition["ForAnyValue:StringEquals"] = {"kms:ResourceAliases": kms_key}
+        statements.append(
+            {
+                "Sid": "EncryptTheApiKey",
+                "Effect": "Allow",
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": key_resource,
+                "Condition": condition,
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
