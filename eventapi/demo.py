@@ -35,7 +35,6 @@ from eventapi.local.local_deploy import (
     EXIT_OK,
     EXIT_PORT_IN_USE,
     EXIT_SCENARIO,
-    Deployed,
     DeployOptions,
     LocalDeployError,
     LocalDeployment,
@@ -98,30 +97,21 @@ async def scenario(
 
 async def run_demo(options: DeployOptions, *, out: Callable[[str], None], timeout: float) -> int:
     out(f"demo: the seed post's comments, deployed locally (stage {options.stage!r}; no AWS account needed)")
-    async with LocalDeployment(options) as deployment:
+    async with LocalDeployment(options, log=out) as deployment:
         dep = deployment.deployed
         assert dep is not None
-        describe(dep, out)
         # Configure the process as a client app pointed at the local stand-in would be, then read SSM.
         os.environ.update(client_env(dep.moto_url, dep.region))
         os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
             os.environ.pop(name, None)
         config = await asyncio.to_thread(EventsConfig.from_ssm, stage=dep.stage, project_root=options.project_root)
-        out(f"client      config and key read from SSM {dep.ssm_prefix} (key value not shown)")
+        key = f"; the key from SecureString {dep.api_key_parameter} (value not shown)" if dep.api_key_parameter else ""
+        out(f"client      config read from SSM {dep.config_parameter}{key}")
         namespace = "default" if "default" in dep.namespaces else dep.namespaces[0]
         await scenario(config, ca_file=dep.ca_cert, namespace=namespace, out=out, timeout=timeout)
     out("demo ok: comment received; moto and the local Event API are stopped")
     return EXIT_OK
-
-
-def describe(dep: Deployed, out: Callable[[str], None]) -> None:
-    out(
-        f"deployed    Event API {dep.api_name!r} ({dep.stack}) at {dep.endpoints.http}; "
-        f"moto at {dep.moto_url} stands in for AppSync and SSM"
-    )
-    if dep.api_key_parameter:
-        out(f"post-deploy wrote endpoints and the API key to SSM (key: SecureString {dep.api_key_parameter})")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -244,8 +244,11 @@ def check_port_free(host: str, port: int | None, what: str, option: str) -> None
 
 
 def client_env(moto_url: str, region: str) -> dict[str, str]:
-    """The AWS_* settings that point a boto3 app at the local stand-in (dummy, public credentials)."""
-    return {"AWS_ENDPOINT_URL": moto_url, "AWS_REGION": region, **LOCAL_CREDENTIALS}
+    """The AWS_* settings that point an app at the local stand-in (dummy, public credentials).
+
+    Both region variables: boto3 reads AWS_DEFAULT_REGION, the AWS SDK for JavaScript v3 reads AWS_REGION.
+    """
+    return {"AWS_ENDPOINT_URL": moto_url, "AWS_REGION": region, "AWS_DEFAULT_REGION": region, **LOCAL_CREDENTIALS}
 
 
 def outputs_for(stage: StageConfig, api: RegisteredApi, endpoints: Endpoints, region: str) -> dict[str, Any]:
@@ -316,7 +319,6 @@ def publish_env(moto_url: str, region: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(client_env(moto_url, region))
     env.update(
-        AWS_DEFAULT_REGION=region,
         AWS_EC2_METADATA_DISABLED="true",
         AWS_CONFIG_FILE=os.devnull,  # no profile settings (endpoints, credential processes) of the caller
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
@@ -380,7 +382,9 @@ class LocalDeployment:
         if template is None and not opts.synth:
             template = root / "cdk.out" / f"{stage.stack_name}.template.json"
         if template is None:
-            self.log(f"synthesizing stage {stage.name!r} (python app.py, context stage={stage.name}) ...")
+            self.log(
+                f"synth       stage {stage.name!r}: python app.py, as `cdk synth --context stage={stage.name}` runs it"
+            )
             template = await synthesize(stage, root, self.workdir / "cdk.out", timeout=opts.synth_timeout)
         spec = self.spec = read_spec(template)
         region = stage.region or spec.region or DEFAULT_REGION
@@ -390,8 +394,8 @@ class LocalDeployment:
         appsync = local_client("appsync", moto_url, region=region)
         api = self.api = await asyncio.to_thread(register_api, appsync, spec)
         self.log(
-            f"control plane (moto at {moto_url}): created Event API {spec.name!r} ({api.api_id}), "
-            f"namespaces {', '.join(api.namespaces) or '-'}, {len(api.keys)} API key(s)"
+            f"moto        {moto_url} stands in for AppSync and SSM: created Event API {spec.name!r} "
+            f"({api.api_id}), namespaces {', '.join(api.namespaces) or '-'}, {len(api.keys)} API key(s)"
         )
 
         state_dir = opts.state_dir or default_state_dir()
@@ -430,7 +434,6 @@ class LocalDeployment:
 
         outputs_file = self.workdir / f"outputs-{stage.name}.json"
         outputs_file.write_text(json.dumps(outputs_for(stage, api, endpoints, region), indent=2), encoding="utf-8")
-        self.log(f"post-deploy: python -m eventapi.deploy publish --stage {stage.name} (AWS_ENDPOINT_URL={moto_url})")
         self.publish_output = await run_publish(
             stage.name,
             outputs_file,
@@ -439,6 +442,8 @@ class LocalDeployment:
             secrets=[key.value for key in api.keys],
             timeout=opts.publish_timeout,
         )
+        result = self.publish_output[-1] if self.publish_output else "done"
+        self.log(f"post-deploy python -m eventapi.deploy publish --stage {stage.name} with AWS_ENDPOINT_URL: {result}")
         prefix = stage.ssm.prefix
         self.deployed = Deployed(
             stage=stage.name,
