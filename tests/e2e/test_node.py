@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,17 +27,29 @@ def run_node(script: str, args: list[str], env: dict[str, str]) -> list[dict[str
     return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
 
+@pytest.mark.parametrize("config_source", ["deploy-export", "legacy-configure"])
 def test_amplify_events_client_over_tls(
-    local_up: UpProcess, state_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    local_up: UpProcess, state_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config_source: str
 ) -> None:
     """aws-amplify (Amplify.configure, events.connect, subscribe, events.post, channel.publish) works over wss with the local CA."""
-    # Given the Amplify config exported from what SSM holds (endpoint https://localhost:<tls>/event, the key)
-    for name, value in local_up.ready["clientEnv"].items():
-        monkeypatch.setenv(name, value)
-    config = EventsConfig.from_ssm(stage=STAGE, project_root=ROOT)
+    # Given the Amplify config built from SSM: the post-deploy step's `export --format amplify` (amplify_outputs.json,
+    # `custom.events`), or the `API.Events` object of Amplify.configure() from the client's EventsConfig
     config_file = tmp_path / "amplify_outputs.json"
-    config_file.touch(mode=0o600)
-    config_file.write_text(json.dumps(config.to_amplify_outputs()))
+    if config_source == "deploy-export":
+        done = subprocess.run(
+            [sys.executable, "-m", "eventapi.deploy", "export", "--stage", STAGE, "--format", "amplify",
+             "-o", str(config_file)],
+            cwd=ROOT, env=offline_env(state_dir, **local_up.ready["clientEnv"]), capture_output=True, text=True,
+            timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(config_file.read_text())["custom"]["events"]["url"] == local_up.ready["httpEndpoint"]
+    else:
+        for name, value in local_up.ready["clientEnv"].items():
+            monkeypatch.setenv(name, value)
+        config = EventsConfig.from_ssm(stage=STAGE, project_root=ROOT)
+        config_file.touch(mode=0o600)
+        config_file.write_text(json.dumps(config.to_amplify_outputs()))
     # When Node runs the Amplify scenario, trusting the local CA through NODE_EXTRA_CA_CERTS
     env = offline_env(state_dir, NODE_EXTRA_CA_CERTS=local_up.ready["caCert"])
     steps = run_node("amplify_events.mjs", [str(config_file)], env)

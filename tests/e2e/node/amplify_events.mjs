@@ -2,8 +2,9 @@
 //
 //   NODE_EXTRA_CA_CERTS=<local ca.pem> node --experimental-websocket amplify_events.mjs <amplify config JSON file>
 //
-// The config file holds what `Amplify.configure()` takes ({"API": {"Events": {endpoint, region, defaultAuthMode,
-// apiKey}}}), as exported for Amplify. Scenario: connect to `/default/comments/<id>/*`, subscribe, publish over
+// The config file holds what `Amplify.configure()` takes: an amplify_outputs.json (`custom.events`, as
+// `python -m eventapi.deploy export --format amplify` writes it) or {"API": {"Events": {endpoint, region,
+// defaultAuthMode, apiKey}}}. Scenario: connect to `/default/comments/<id>/*`, subscribe, publish over
 // HTTP (`events.post`) and over the socket (`channel.publish` on a child channel), receive both.
 // Prints one JSON line per step to stdout (never the key); exits 0 on success, 1 with a one-line error.
 import { readFileSync } from 'node:fs';
