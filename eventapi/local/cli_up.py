@@ -33,7 +33,7 @@ from eventapi.local.local_deploy import (
     LocalDeployment,
     client_env,
 )
-from eventapi.local.settings import STATE_DIR_ENV
+from eventapi.local.settings import STATE_DIR_ENV, default_state_dir
 
 PROG: Final = "eventapi-local up"
 DEFAULT_PORT: Final = 8080  # the same defaults as `eventapi-local serve`
@@ -101,13 +101,56 @@ def python_command() -> str:
     return "python"
 
 
+# Auth modes the sample client commands can use without extra setup, in order of preference, and their flag.
+CLIENT_AUTH: Final[dict[str, str]] = {
+    "API_KEY": "",
+    "AWS_IAM": " --auth iam",  # signed with the printed dummy credentials, which the local Event API accepts
+    "AMAZON_COGNITO_USER_POOLS": " --auth cognito",  # a token from `eventapi-local token` in $EVENTAPI_AUTH_TOKEN
+}
+SAMPLE_EVENT: Final = """'{"msg":"hi"}'"""
+
+
+def _client_auth(modes: tuple[str, ...]) -> str | None:
+    return next((CLIENT_AUTH[m] for m in CLIENT_AUTH if m in modes), None)
+
+
+def token_command(dep: Deployed, py: str) -> str | None:
+    """The command that mints a Cognito token the local Event API accepts (None without Cognito)."""
+    if dep.user_pool_id is None:
+        return None
+    command = f"{py} -m eventapi.local token --user alice --region {dep.region} --user-pool-id {dep.user_pool_id}"
+    if dep.user_pool_client_id:
+        command += f" --client-id {dep.user_pool_client_id}"
+    if dep.state_dir and Path(dep.state_dir) != default_state_dir():
+        command += f" --state-dir {shlex.quote(dep.state_dir)}"
+    return command
+
+
+def client_commands(dep: Deployed, py: str, ca: str) -> list[str]:
+    """Copy-paste `eventapi.client` subscribe and publish commands for a namespace, with an auth mode it allows."""
+    name = "default" if "default" in dep.namespaces else (dep.namespaces[0] if dep.namespaces else "default")
+    modes = dep.namespace_modes.get(name, {})
+    sub_auth = _client_auth(modes.get("subscribe", ("API_KEY",)))
+    pub_auth = _client_auth(modes.get("publish", ("API_KEY",)))
+    lines: list[str] = []
+    token = token_command(dep, py)
+    if token and CLIENT_AUTH["AMAZON_COGNITO_USER_POOLS"] in (sub_auth, pub_auth):
+        lines.append(f"  export EVENTAPI_AUTH_TOKEN=$({token})")
+    if sub_auth is not None:
+        lines.append(f"  {py} -m eventapi.client subscribe --stage {dep.stage}{sub_auth}{ca} '/{name}/*'")
+    if pub_auth is not None:
+        lines.append(
+            f"  {py} -m eventapi.client publish --stage {dep.stage}{pub_auth}{ca} /{name}/greetings {SAMPLE_EVENT}"
+        )
+    return lines
+
+
 def summary(dep: Deployed) -> list[str]:
     """What `up` prints once everything runs: endpoints, where the key is, how to connect. No secrets."""
     ep = dep.endpoints
     env = client_env(dep.moto_url, dep.region)
     ca = f" --ca-file {shlex.quote(dep.ca_cert)}" if dep.ca_cert and ep.http.startswith("https:") else ""
     py = python_command()
-    channel = f"/{dep.namespaces[0] if dep.namespaces else 'default'}"
     lines = [
         f"local deploy of stage {dep.stage!r} is up: stack {dep.stack}, Event API {dep.api_name!r} "
         f"(id {dep.api_id}), region {dep.region}, namespaces {', '.join(dep.namespaces)}",
@@ -119,6 +162,9 @@ def summary(dep: Deployed) -> list[str]:
     if dep.api_key_parameter:
         lines.append(f"  API key           in SSM SecureString {dep.api_key_parameter} (value not shown)")
     lines.append(f"  client config     in SSM {dep.config_parameter}")
+    if dep.user_pool_id:
+        client = f", app client {dep.user_pool_client_id}" if dep.user_pool_client_id else ""
+        lines.append(f"  Cognito           user pool {dep.user_pool_id}{client} (tokens: eventapi-local token)")
     lines.append(f"  AWS_ENDPOINT_URL={dep.moto_url}   (moto: AppSync control plane + SSM)")
     if dep.ca_cert:
         lines.append(f"  NODE_EXTRA_CA_CERTS={dep.ca_cert}")
@@ -128,11 +174,8 @@ def summary(dep: Deployed) -> list[str]:
     ]
     if dep.ca_cert:
         lines.append(f"  export NODE_EXTRA_CA_CERTS={shlex.quote(dep.ca_cert)}")
-    lines += [
-        f"  {py} -m eventapi.client subscribe --stage {dep.stage}{ca} '{channel}/*'",
-        f'  {py} -m eventapi.client publish --stage {dep.stage}{ca} {channel}/greetings \'{{"msg":"hi"}}\'',
-        "Ctrl-C stops everything.",
-    ]
+    lines += client_commands(dep, py, ca)
+    lines.append("Ctrl-C stops everything.")
     return lines
 
 

@@ -163,6 +163,8 @@ class RegisteredApi:
     dns: Mapping[str, str]
     keys: tuple[ApiKey, ...] = field(repr=False)
     namespaces: tuple[str, ...] = ()
+    user_pool_id: str | None = None  # the Cognito pool (made in moto when the stack makes one)
+    user_pool_client_id: str | None = None
 
     @property
     def account_id(self) -> str:
@@ -173,7 +175,7 @@ def _auth_modes(modes: tuple[AuthMode, ...]) -> list[dict[str, str]]:
     return [{"authType": mode.value} for mode in modes]
 
 
-def _auth_providers(providers: AuthProviders, region: str) -> list[dict[str, Any]]:
+def _auth_providers(providers: AuthProviders, region: str, user_pool_id: str | None) -> list[dict[str, Any]]:
     """The `eventConfig.authProviders` of create_api; values CloudFormation resolves at deploy get local stand-ins."""
     out: list[dict[str, Any]] = []
     if providers.api_key:
@@ -182,7 +184,7 @@ def _auth_providers(providers: AuthProviders, region: str) -> list[dict[str, Any
         out.append({"authType": AuthMode.AWS_IAM.value})
     if providers.cognito is not None:
         cognito: dict[str, Any] = {
-            "userPoolId": providers.cognito.user_pool_id or f"{region}_local",
+            "userPoolId": user_pool_id or f"{region}_local",
             "awsRegion": providers.cognito.aws_region or region,
         }
         if providers.cognito.app_id_client_regex:
@@ -203,17 +205,39 @@ def _auth_providers(providers: AuthProviders, region: str) -> list[dict[str, Any
     return out
 
 
-def register_api(appsync: Any, spec: LocalApiSpec, *, now: datetime | None = None) -> RegisteredApi:
+def register_user_pool(cognito_idp: Any, spec: LocalApiSpec) -> tuple[str | None, str | None]:
+    """The Cognito pool of a Cognito-enabled API: the template's literal (imported) pool id, or, when the stack makes
+    the pool (`Ref`), a pool and a web client created in moto. Returns (pool id, client id); (None, None) without
+    Cognito."""
+    cognito = spec.providers.cognito
+    if cognito is None:
+        return None, None
+    if cognito.user_pool_id is not None:
+        return cognito.user_pool_id, None
+    pool = cognito_idp.create_user_pool(PoolName=f"{spec.name}-users")["UserPool"]
+    client = cognito_idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName=f"{spec.name}-web")
+    return str(pool["Id"]), str(client["UserPoolClient"]["ClientId"])
+
+
+def register_api(
+    appsync: Any, spec: LocalApiSpec, *, cognito_idp: Any = None, now: datetime | None = None
+) -> RegisteredApi:
     """Create the Event API of `spec`, its namespaces and its API keys through the AppSync control plane.
 
-    `appsync` is a boto3 AppSync client (pointed at moto by `local_client`). Keys get the template's expiry (or
-    AppSync's 7-day default when it has none); their ids are their values, as in AppSync.
+    `appsync` (and `cognito_idp`, needed when the stack makes a Cognito pool) are boto3 clients pointed at moto by
+    `local_client`. Keys get the template's expiry (or AppSync's 7-day default when it has none); their ids are
+    their values, as in AppSync.
     """
     region = appsync.meta.region_name
+    pool_id = client_id = None
+    if spec.providers.cognito is not None:
+        if cognito_idp is None and spec.providers.cognito.user_pool_id is None:
+            raise ValueError("the API uses a Cognito pool made by the stack: pass a cognito-idp client")
+        pool_id, client_id = register_user_pool(cognito_idp, spec)
     api = appsync.create_api(
         name=spec.name,
         eventConfig={
-            "authProviders": _auth_providers(spec.providers, region),
+            "authProviders": _auth_providers(spec.providers, region, pool_id),
             "connectionAuthModes": _auth_modes(spec.connection_modes),
             "defaultPublishAuthModes": _auth_modes(spec.default_publish_modes),
             "defaultSubscribeAuthModes": _auth_modes(spec.default_subscribe_modes),
@@ -247,4 +271,6 @@ def register_api(appsync: Any, spec: LocalApiSpec, *, now: datetime | None = Non
         dns=dict(api.get("dns", {})),
         keys=tuple(keys),
         namespaces=tuple(ns.name for ns in spec.namespaces),
+        user_pool_id=pool_id,
+        user_pool_client_id=client_id,
     )

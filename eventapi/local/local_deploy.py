@@ -129,6 +129,11 @@ class Deployed:
     endpoints: Endpoints
     ca_cert: str | None
     ports: Mapping[str, int | None] = field(default_factory=dict)
+    # namespace -> {"publish": [modes], "subscribe": [modes]}
+    namespace_modes: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    user_pool_id: str | None = None
+    user_pool_client_id: str | None = None
+    state_dir: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -148,6 +153,12 @@ class Deployed:
             "plainRealtimeEndpoint": self.endpoints.plain_ws,
             "caCert": self.ca_cert,
             "ports": dict(self.ports),
+            "namespaceModes": {
+                name: {op: list(m) for op, m in ops.items()} for name, ops in self.namespace_modes.items()
+            },
+            "userPoolId": self.user_pool_id,
+            "userPoolClientId": self.user_pool_client_id,
+            "stateDir": self.state_dir,
             "clientEnv": client_env(self.moto_url, self.region),
             "pid": os.getpid(),
         }
@@ -263,6 +274,8 @@ def outputs_for(stage: StageConfig, api: RegisteredApi, endpoints: Endpoints, re
             Output.HTTP_HOST.value: host,
             Output.REALTIME_HOST.value: host,
             Output.REGION.value: region,
+            **({Output.USER_POOL_ID.value: api.user_pool_id} if api.user_pool_id else {}),
+            **({Output.USER_POOL_CLIENT_ID.value: api.user_pool_client_id} if api.user_pool_client_id else {}),
         }
     }
 
@@ -392,7 +405,8 @@ class LocalDeployment:
         self.moto = MotoServer(opts.host, opts.moto_port).start()
         moto_url = self.moto.endpoint_url
         appsync = local_client("appsync", moto_url, region=region)
-        api = self.api = await asyncio.to_thread(register_api, appsync, spec)
+        cognito_idp = local_client("cognito-idp", moto_url, region=region) if spec.providers.cognito else None
+        api = self.api = await asyncio.to_thread(register_api, appsync, spec, cognito_idp=cognito_idp)
         self.log(
             f"moto        {moto_url} stands in for AppSync and SSM: created Event API {spec.name!r} "
             f"({api.api_id}), namespaces {', '.join(api.namespaces) or '-'}, {len(api.keys)} API key(s)"
@@ -409,6 +423,7 @@ class LocalDeployment:
             region=region,
             account_id=api.account_id,
             api_id=api.api_id,
+            cognito_user_pool_id=api.user_pool_id,
         )
         self.server = LocalServer(spec, settings)
         try:
@@ -459,6 +474,16 @@ class LocalDeployment:
             endpoints=endpoints,
             ca_cert=str(self.server.tls.ca_cert) if self.server.tls is not None else None,
             ports={"http": ports.http_port, "tls": ports.tls_port, "moto": self.moto.port},
+            namespace_modes={
+                ns.name: {
+                    "publish": tuple(m.value for m in ns.publish_modes),
+                    "subscribe": tuple(m.value for m in ns.subscribe_modes),
+                }
+                for ns in spec.namespaces
+            },
+            user_pool_id=api.user_pool_id,
+            user_pool_client_id=api.user_pool_client_id,
+            state_dir=str(state_dir),
         )
         return self.deployed
 
