@@ -564,6 +564,8 @@ def rotate_key(
         report.changes.append(Change(old_row, KEY_ROW_TYPE, "updated", f"expires {iso(old.expires)} -> {iso(cut)}"))
     else:
         report.changes.append(Change(old_row, KEY_ROW_TYPE, "unchanged", f"expires {iso(old.expires)}"))
+    if not dry_run:
+        report.notes.append(f"new key {mask_key(new.id)} published; it expires {iso(new.expires)}")
     report.notes.append(
         f"the old key stays valid until {iso(min(cut, old.expires))}; clients that re-read SSM when they reconnect "
         f"switch to the new key. After {iso(rotation.finish_after)} run: python -m eventapi.deploy rotate-key "
