@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -95,7 +96,8 @@ def make_session(profile: str | None) -> Any:
     from botocore.exceptions import ProfileNotFound  # noqa: PLC0415
 
     try:
-        return boto3.Session(profile_name=profile)
+        # AWS_REGION first, as the AWS CLI does (botocore itself reads only AWS_DEFAULT_REGION and the profile).
+        return boto3.Session(profile_name=profile, region_name=os.environ.get("AWS_REGION") or None)
     except ProfileNotFound:
         raise DeployError(
             ExitCode.NO_CREDENTIALS, f"AWS profile {profile!r} not found; check --profile / AWS_PROFILE"
