@@ -174,8 +174,9 @@ def load_stage_config(stage: str, project_root: Path) -> StageConfig:
         raise LocalDeployError(f"cdk.json: {err}", EXIT_CONFIG) from None
 
 
-def synth_env(stage: str, project_root: Path, outdir: Path) -> dict[str, str]:
-    """The environment for `python app.py` to synthesize one stage into `outdir`, offline and credential-free."""
+def synth_env(stage: str | None, project_root: Path, outdir: Path) -> dict[str, str]:
+    """The environment for `python app.py` to synthesize one stage (None: every stage) into `outdir`, offline and
+    credential-free."""
     try:
         context = json.loads((project_root / "cdk.json").read_text(encoding="utf-8")).get("context", {})
     except (OSError, ValueError) as err:
@@ -183,7 +184,7 @@ def synth_env(stage: str, project_root: Path, outdir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
         CDK_OUTDIR=str(outdir),
-        CDK_CONTEXT_JSON=json.dumps({**context, "stage": stage}),
+        CDK_CONTEXT_JSON=json.dumps({**context, "stage": stage} if stage else context),
         JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
         CDK_DISABLE_CLI_TELEMETRY="true",
         AWS_EC2_METADATA_DISABLED="true",

@@ -50,21 +50,26 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def dev_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The dev stage synthesized once (python app.py into a private cdk.out), shared by the `up` processes."""
+def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every stage synthesized once (python app.py into a private cdk.out), shared by the `up` processes."""
     outdir = tmp_path_factory.mktemp("cdk.out")
     done = subprocess.run(
         [sys.executable, "app.py"],
         cwd=ROOT,
-        env=synth_env(STAGE, ROOT, outdir),
+        env=synth_env(None, ROOT, outdir),
         capture_output=True,
         text=True,
         timeout=180,
         check=False,
     )
-    template = outdir / f"{load_stage(STAGE, ROOT).stack_name}.template.json"
-    assert done.returncode == 0 and template.is_file(), done.stderr[-2000:]
-    return template
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {stage: outdir / f"{load_stage(stage, ROOT).stack_name}.template.json" for stage in ("dev", "prod")}
+
+
+@pytest.fixture(scope="session")
+def dev_template(templates: dict[str, Path]) -> Path:
+    """The dev stage's synthesized template."""
+    return templates["dev"]
 
 
 @dataclass
@@ -86,11 +91,11 @@ class UpProcess:
         return self.stdout_path.read_text(), self.stderr_path.read_text()
 
 
-def start_up(template: Path, state_dir: Path, workdir: Path, *extra: str) -> UpProcess:
+def start_up(template: Path, state_dir: Path, workdir: Path, *extra: str, stage: str = STAGE) -> UpProcess:
     """Start `up` on free ports and wait for its ready file (fail with its stderr if it exits first)."""
     ready_file = workdir / "ready.json"
     stdout_path, stderr_path = workdir / "up.stdout", workdir / "up.stderr"
-    argv = [sys.executable, "-m", "eventapi.local", "up", "--stage", STAGE, "--template", str(template)]
+    argv = [sys.executable, "-m", "eventapi.local", "up", "--stage", stage, "--template", str(template)]
     argv += ["--port", "0", "--tls-port", "0", "--moto-port", "0", "--ready-file", str(ready_file), *extra]
     with stdout_path.open("w") as out, stderr_path.open("w") as err:
         proc = subprocess.Popen(argv, cwd=ROOT, env=offline_env(state_dir), stdout=out, stderr=err, text=True)
