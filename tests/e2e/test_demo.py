@@ -39,3 +39,21 @@ def test_demo_receives_the_seed_comment_on_a_child_channel(state_dir: Path) -> N
     assert lines[-1] == "demo ok: comment received; moto and the local Event API are stopped"
     assert "da2-" not in done.stdout + done.stderr
     assert done.stderr == ""
+
+
+def test_demo_fails_with_one_line_for_an_unknown_stage(state_dir: Path) -> None:
+    """`python -m eventapi.demo --stage nope` exits 3 with one line naming the known stages."""
+    done = subprocess.run(
+        [sys.executable, "-m", "eventapi.demo", "--stage", "nope"],
+        cwd=ROOT,
+        env=offline_env(state_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 3
+    assert done.stderr.splitlines() == [
+        "eventapi demo: cdk.json: stage: 'nope' is not a stage in cdk.json; choose one of dev, prod "
+        "(e.g. --context stage=dev)"
+    ]
