@@ -207,7 +207,7 @@ async def serve(
             start.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await start
-            out("interrupted during start-up; stopped")
+            out("interrupted during start-up")
             return EXIT_OK
         stopper.cancel()
         dep = start.result()
