@@ -473,7 +473,11 @@ class EventApiServer:
             return _json_response(503, ErrorResponse((EventError("ServiceUnavailable", "shutting down"),)).to_json())
         self._begin()
         try:
-            body = await request.text()
+            try:
+                body = (await request.read()).decode("utf-8")
+            except UnicodeDecodeError:
+                error = EventError(ErrorType.BAD_REQUEST_EXCEPTION, "the body is not UTF-8 JSON")
+                return _json_response(400, ErrorResponse((error,)).to_json())
             try:
                 publish = parse_http_publish(body)
             except ProtocolViolation as err:

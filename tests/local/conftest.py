@@ -73,15 +73,27 @@ def conformance_template() -> dict[str, Any]:
                         "AuthProviders": [
                             {"AuthType": "API_KEY"},
                             {"AuthType": "AWS_IAM"},
-                            {"AuthType": "AMAZON_COGNITO_USER_POOLS",
-                             "CognitoConfig": {"AwsRegion": REGION, "UserPoolId": POOL_ID}},
-                            {"AuthType": "OPENID_CONNECT",
-                             "OpenIDConnectConfig": {"Issuer": OIDC_ISSUER, "ClientId": "web", "AuthTTL": 3600000,
-                                                     "IatTTL": 7200000}},
-                            {"AuthType": "AWS_LAMBDA",
-                             "LambdaAuthorizerConfig": {"AuthorizerUri": "arn:aws:lambda:eu-west-1:123456789012:function:a",
-                                                        "AuthorizerResultTtlInSeconds": 0,
-                                                        "IdentityValidationExpression": "^Bearer .+$"}},
+                            {
+                                "AuthType": "AMAZON_COGNITO_USER_POOLS",
+                                "CognitoConfig": {"AwsRegion": REGION, "UserPoolId": POOL_ID},
+                            },
+                            {
+                                "AuthType": "OPENID_CONNECT",
+                                "OpenIDConnectConfig": {
+                                    "Issuer": OIDC_ISSUER,
+                                    "ClientId": "web",
+                                    "AuthTTL": 3600000,
+                                    "IatTTL": 7200000,
+                                },
+                            },
+                            {
+                                "AuthType": "AWS_LAMBDA",
+                                "LambdaAuthorizerConfig": {
+                                    "AuthorizerUri": "arn:aws:lambda:eu-west-1:123456789012:function:a",
+                                    "AuthorizerResultTtlInSeconds": 0,
+                                    "IdentityValidationExpression": "^Bearer .+$",
+                                },
+                            },
                         ],
                         "ConnectionAuthModes": _modes(*ALL),
                         "DefaultPublishAuthModes": _modes(*ALL),
@@ -91,10 +103,13 @@ def conformance_template() -> dict[str, Any]:
             },
             "Key": {"Type": "AWS::AppSync::ApiKey", "Properties": {"ApiId": api_ref, "Expires": 1822348800}},
             "NsDefault": ns("default"),
-            "NsSecure": ns("secure", PublishAuthModes=_modes("AWS_IAM"),
-                           SubscribeAuthModes=_modes("AMAZON_COGNITO_USER_POOLS")),
+            "NsSecure": ns(
+                "secure", PublishAuthModes=_modes("AWS_IAM"), SubscribeAuthModes=_modes("AMAZON_COGNITO_USER_POOLS")
+            ),
             "NsKeyonly": ns("keyonly", PublishAuthModes=_modes("API_KEY"), SubscribeAuthModes=_modes("API_KEY")),
-            "NsOidc": ns("oidc", PublishAuthModes=_modes("OPENID_CONNECT"), SubscribeAuthModes=_modes("OPENID_CONNECT")),
+            "NsOidc": ns(
+                "oidc", PublishAuthModes=_modes("OPENID_CONNECT"), SubscribeAuthModes=_modes("OPENID_CONNECT")
+            ),
             "NsLambda": ns("lambda", PublishAuthModes=_modes("AWS_LAMBDA"), SubscribeAuthModes=_modes("AWS_LAMBDA")),
             "NsComments": ns("comments", CodeHandlers=comments),
             "NsGuarded": ns("guarded", CodeHandlers=GUARDED_JS),
@@ -198,29 +213,51 @@ class Ws:
         from eventapi.protocol import subscribe_body
 
         a = auth or self.auth
-        await self.send({"type": "subscribe", "id": sub_id, "channel": channel,
-                         "authorization": a.operation_auth(HOST, subscribe_body(channel))})
+        await self.send(
+            {
+                "type": "subscribe",
+                "id": sub_id,
+                "channel": channel,
+                "authorization": a.operation_auth(HOST, subscribe_body(channel)),
+            }
+        )
         return await self.recv()
 
     async def publish(self, pub_id: str, channel: str, events: list[str], auth: Any = None) -> None:
         from eventapi.protocol import publish_body
 
         a = auth or self.auth
-        await self.send({"type": "publish", "id": pub_id, "channel": channel, "events": events,
-                         "authorization": a.operation_auth(HOST, publish_body(channel, events))})
+        await self.send(
+            {
+                "type": "publish",
+                "id": pub_id,
+                "channel": channel,
+                "events": events,
+                "authorization": a.operation_auth(HOST, publish_body(channel, events)),
+            }
+        )
 
     async def close(self) -> None:
         await self.ws.close()
 
 
-async def connect(session: aiohttp.ClientSession, server: LocalServer, auth: Any = None, *, headers_mode: bool = False,
-                  init: bool = True, url: str | None = None, **kwargs: Any) -> Ws:
+async def connect(
+    session: aiohttp.ClientSession,
+    server: LocalServer,
+    auth: Any = None,
+    *,
+    headers_mode: bool = False,
+    init: bool = True,
+    url: str | None = None,
+    **kwargs: Any,
+) -> Ws:
     """Open /event/realtime with `auth` in the header- subprotocol (or as upgrade headers)."""
     a = auth or key_auth()
     connect_auth = a.connect_auth(HOST)
     if headers_mode:
-        ws = await session.ws_connect(url or server.ports.ws_url, protocols=["aws-appsync-event-ws"],
-                                      headers=dict(connect_auth), **kwargs)
+        ws = await session.ws_connect(
+            url or server.ports.ws_url, protocols=["aws-appsync-event-ws"], headers=dict(connect_auth), **kwargs
+        )
     else:
         ws = await session.ws_connect(url or server.ports.ws_url, protocols=subprotocols(connect_auth), **kwargs)
     client = Ws(ws, a)
@@ -231,8 +268,16 @@ async def connect(session: aiohttp.ClientSession, server: LocalServer, auth: Any
     return client
 
 
-async def http_publish(session: aiohttp.ClientSession, server: LocalServer, channel: str, events: list[Any],
-                       auth: Any = None, *, url: str | None = None, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+async def http_publish(
+    session: aiohttp.ClientSession,
+    server: LocalServer,
+    channel: str,
+    events: list[Any],
+    auth: Any = None,
+    *,
+    url: str | None = None,
+    **kwargs: Any,
+) -> tuple[int, dict[str, Any]]:
     from eventapi.protocol import compact_json
 
     a = auth or key_auth()

@@ -24,8 +24,11 @@ from .conftest import (
     token,
 )
 
-UNAUTHORIZED = {"errorType": "UnauthorizedException", "errorCode": 401,
-                "message": "You are not authorized to make this call."}
+UNAUTHORIZED = {
+    "errorType": "UnauthorizedException",
+    "errorCode": 401,
+    "message": "You are not authorized to make this call.",
+}
 
 
 def oidc(server: LocalServer, **kwargs) -> TokenAuth:
@@ -42,7 +45,9 @@ async def _connect_result(session, server, auth) -> dict:
 
 async def test_cognito_token_claims(server: LocalServer) -> None:
     """Minted Cognito ID tokens name the pool issuer, groups, token_use and an expiry."""
-    claims = server.issuer.verify(token(server, groups=["admins"]), server.state.auth._rules[AuthMode.AMAZON_COGNITO_USER_POOLS])
+    claims = server.issuer.verify(
+        token(server, groups=["admins"]), server.state.auth._rules[AuthMode.AMAZON_COGNITO_USER_POOLS]
+    )
     assert claims["iss"] == f"https://cognito-idp.{REGION}.amazonaws.com/{POOL_ID}"
     assert (claims["cognito:groups"], claims["token_use"], claims["cognito:username"]) == (["admins"], "id", "alice")
     assert claims["exp"] > time.time()
@@ -80,11 +85,11 @@ async def test_every_mode_connects_subscribes_publishes(server: LocalServer, ses
     [
         lambda s: TokenAuth(token(s, ttl_seconds=-10)),
         lambda s: TokenAuth(token(s, token_use="refresh")),
-        lambda s: TokenAuth(token(s, AuthMode.OPENID_CONNECT)),  # an OIDC token is not a Cognito one ...
         lambda s: TokenAuth(token(s, AuthMode.OPENID_CONNECT, client_id="other"), AuthMode.OPENID_CONNECT),
         lambda s: TokenAuth(token(s, AuthMode.OPENID_CONNECT, ttl_seconds=-1), AuthMode.OPENID_CONNECT),
-        lambda s: TokenAuth(token(s, AuthMode.OPENID_CONNECT, now=time.time() - 3 * 3600, ttl_seconds=6 * 3600),
-                            AuthMode.OPENID_CONNECT),
+        lambda s: TokenAuth(
+            token(s, AuthMode.OPENID_CONNECT, now=time.time() - 3 * 3600, ttl_seconds=6 * 3600), AuthMode.OPENID_CONNECT
+        ),
         lambda s: TokenAuth(token(s)[:-4] + "AAAA"),
         lambda s: TokenAuth("not-a-jwt"),
         lambda s: iam_auth(secret="wrong"),
@@ -93,9 +98,20 @@ async def test_every_mode_connects_subscribes_publishes(server: LocalServer, ses
         lambda s: TokenAuth("Bearer bad", AuthMode.AWS_LAMBDA),
         lambda s: TokenAuth("good", AuthMode.AWS_LAMBDA),
     ],
-    ids=["cognito-expired", "cognito-refresh-token", "oidc-token-for-cognito-only", "oidc-wrong-audience",
-         "oidc-expired", "oidc-auth-ttl", "bad-signature", "garbage", "iam-wrong-secret", "iam-wrong-region",
-         "iam-unknown-key", "lambda-denied", "lambda-fails-validation-regex"],
+    ids=[
+        "cognito-expired",
+        "cognito-refresh-token",
+        "oidc-wrong-audience",
+        "oidc-expired",
+        "oidc-auth-ttl",
+        "bad-signature",
+        "garbage",
+        "iam-wrong-secret",
+        "iam-wrong-region",
+        "iam-unknown-key",
+        "lambda-denied",
+        "lambda-fails-validation-regex",
+    ],
 )
 async def test_bad_credentials_refused(server: LocalServer, session, make) -> None:
     """Bad, expired or mis-addressed credentials get UnauthorizedException on HTTP publish."""
@@ -112,8 +128,9 @@ async def test_oidc_specific_failures_on_connect(server: LocalServer, session) -
 
 async def test_oidc_namespace_issuer(server: LocalServer) -> None:
     """OIDC tokens carry the template's issuer and client id."""
-    claims = server.issuer.verify(token(server, AuthMode.OPENID_CONNECT),
-                                  server.state.auth._rules[AuthMode.OPENID_CONNECT])
+    claims = server.issuer.verify(
+        token(server, AuthMode.OPENID_CONNECT), server.state.auth._rules[AuthMode.OPENID_CONNECT]
+    )
     assert (claims["iss"], claims["aud"]) == (OIDC_ISSUER, "web")
 
 
@@ -123,6 +140,12 @@ async def test_wrong_mode_for_namespace(server: LocalServer, session) -> None:
     assert await ws.subscribe("s", "/secure/a") == {"type": "subscribe_error", "id": "s", "errors": [UNAUTHORIZED]}
     await ws.publish("p", "/secure/a", ["1"])
     assert await ws.recv() == {"type": "publish_error", "id": "p", "errors": [UNAUTHORIZED]}
+    oidc_token = TokenAuth(token(server, AuthMode.OPENID_CONNECT), AuthMode.OPENID_CONNECT)
+    assert await ws.subscribe("s1", "/secure/a", oidc_token) == {
+        "type": "subscribe_error",
+        "id": "s1",
+        "errors": [UNAUTHORIZED],
+    }
     assert await ws.subscribe("s2", "/secure/a", TokenAuth(token(server))) == {"type": "subscribe_success", "id": "s2"}
     await ws.publish("p2", "/secure/a", ["2"], iam_auth())
     frames = [await ws.recv(), await ws.recv()]
@@ -164,8 +187,9 @@ async def test_iam_stale_date_refused(server: LocalServer, session) -> None:
         auth = iam_auth()
         headers = auth.http_headers("localhost", '{"channel":"/default/a","events":["1"]}')
     assert headers["X-Amz-Date"][:8] == time.strftime("%Y%m%d", time.gmtime(old))
-    async with session.post(server.ports.http_url, data='{"channel":"/default/a","events":["1"]}',
-                            headers=headers) as resp:
+    async with session.post(
+        server.ports.http_url, data='{"channel":"/default/a","events":["1"]}', headers=headers
+    ) as resp:
         assert resp.status == 401
     assert SECRET not in repr(auth)
 
@@ -182,7 +206,11 @@ async def test_lambda_request_shape(server: LocalServer, session) -> None:
     assert connect_call["requestContext"]["operation"] == "EVENT_CONNECT"
     ctx = sub_call["requestContext"]
     assert (ctx["operation"], ctx["channelNamespaceName"], ctx["channel"], ctx["apiId"]) == (
-        "EVENT_SUBSCRIBE", "lambda", "/lambda/a/b", "local")
+        "EVENT_SUBSCRIBE",
+        "lambda",
+        "/lambda/a/b",
+        "local",
+    )
     assert set(ctx) == {"apiId", "accountId", "requestId", "operation", "channelNamespaceName", "channel"}
     assert isinstance(sub_call["requestHeaders"], dict)
 
@@ -192,7 +220,9 @@ async def test_lambda_not_configured(spec, state_dir, session) -> None:
     from .conftest import make_settings
 
     async with LocalServer(spec, make_settings(state_dir, lambda_authorizer=None)) as srv:
-        status, body = await http_publish(session, srv, "/lambda/a", ["1"], TokenAuth("Bearer good", AuthMode.AWS_LAMBDA))
+        status, body = await http_publish(
+            session, srv, "/lambda/a", ["1"], TokenAuth("Bearer good", AuthMode.AWS_LAMBDA)
+        )
         assert (status, body) == (401, {"errors": [UNAUTHORIZED]})
 
 

@@ -13,8 +13,11 @@ from eventapi.protocol import encode_auth_subprotocol
 
 from .conftest import API_KEY, HOST, connect, key_auth, make_settings, strip_ids
 
-UNAUTHORIZED = {"errorType": "UnauthorizedException", "errorCode": 401,
-                "message": "You are not authorized to make this call."}
+UNAUTHORIZED = {
+    "errorType": "UnauthorizedException",
+    "errorCode": 401,
+    "message": "You are not authorized to make this call.",
+}
 
 
 async def test_handshake_answers_event_ws_subprotocol(server: LocalServer, session: aiohttp.ClientSession) -> None:
@@ -93,8 +96,12 @@ async def test_publish_fans_out_one_frame_per_event(server: LocalServer, session
     events = [json.dumps({"n": i}) for i in range(5)]
     await pub.publish("p1", "/default/room", events)
     result = await pub.recv()
-    assert strip_ids(result) == {"type": "publish_success", "id": "p1",
-                                 "successful": [{"identifier": "<uuid>", "index": i} for i in range(5)], "failed": []}
+    assert strip_ids(result) == {
+        "type": "publish_success",
+        "id": "p1",
+        "successful": [{"identifier": "<uuid>", "index": i} for i in range(5)],
+        "failed": [],
+    }
     for i in range(5):
         assert await sub.recv() == {"type": "data", "id": "s1", "event": json.dumps({"n": i})}
     await sub.nothing()
@@ -176,8 +183,11 @@ async def test_unsubscribe_unknown_id(server: LocalServer, session) -> None:
     """Unsubscribing an unknown id answers unsubscribe_error UnknownOperationError."""
     ws = await connect(session, server)
     await ws.send({"type": "unsubscribe", "id": "nope"})
-    assert await ws.recv() == {"type": "unsubscribe_error", "id": "nope", "errors": [
-        {"errorType": "UnknownOperationError", "message": "Unknown operation id nope"}]}
+    assert await ws.recv() == {
+        "type": "unsubscribe_error",
+        "id": "nope",
+        "errors": [{"errorType": "UnknownOperationError", "message": "Unknown operation id nope"}],
+    }
     await ws.close()
 
 
@@ -185,8 +195,11 @@ async def test_duplicate_subscription_id(server: LocalServer, session) -> None:
     """A second subscribe with an id in use is refused; the first subscription keeps working."""
     ws = await connect(session, server)
     await ws.subscribe("dup", "/default/a")
-    assert await ws.subscribe("dup", "/default/b") == {"type": "subscribe_error", "id": "dup", "errors": [
-        {"errorType": "InvalidInputError", "message": "subscription id 'dup' is already in use"}]}
+    assert await ws.subscribe("dup", "/default/b") == {
+        "type": "subscribe_error",
+        "id": "dup",
+        "errors": [{"errorType": "InvalidInputError", "message": "subscription id 'dup' is already in use"}],
+    }
     await ws.close()
 
 
@@ -194,12 +207,18 @@ async def test_subscription_limit(server: LocalServer, session) -> None:
     """200 subscriptions per connection succeed; the 201st fails with MaxSubscriptionsReachedError."""
     ws = await connect(session, server)
     for i in range(200):
-        await ws.send({"type": "subscribe", "id": f"s{i}", "channel": "/default/many",
-                       "authorization": {"x-api-key": API_KEY}})
+        await ws.send(
+            {"type": "subscribe", "id": f"s{i}", "channel": "/default/many", "authorization": {"x-api-key": API_KEY}}
+        )
     for i in range(200):
         assert await ws.recv() == {"type": "subscribe_success", "id": f"s{i}"}
-    assert await ws.subscribe("s200", "/default/many") == {"type": "subscribe_error", "id": "s200", "errors": [
-        {"errorType": "MaxSubscriptionsReachedError", "message": "at most 200 subscriptions per connection"}]}
+    assert await ws.subscribe("s200", "/default/many") == {
+        "type": "subscribe_error",
+        "id": "s200",
+        "errors": [
+            {"errorType": "MaxSubscriptionsReachedError", "message": "at most 200 subscriptions per connection"}
+        ],
+    }
     await ws.close()
 
 
@@ -208,9 +227,18 @@ async def test_bad_subscribe_id(server: LocalServer, session, bad_id: str) -> No
     """Ids must match ^[a-zA-Z0-9-_+]{1,128}$."""
     ws = await connect(session, server)
     await ws.send({"type": "subscribe", "id": bad_id, "channel": "/default/a", "authorization": {"x-api-key": API_KEY}})
-    assert await ws.recv() == {"type": "subscribe_error", "id": bad_id, "errors": [
-        {"errorType": "InvalidInputError", "message": f"id {bad_id!r} must match [a-zA-Z0-9\\-_+]{{1,128}}"
-         if len(bad_id) <= 57 else f"id {repr(bad_id)[:57]}... must match [a-zA-Z0-9\\-_+]{{1,128}}"}]}
+    assert await ws.recv() == {
+        "type": "subscribe_error",
+        "id": bad_id,
+        "errors": [
+            {
+                "errorType": "InvalidInputError",
+                "message": f"id {bad_id!r} must match [a-zA-Z0-9\\-_+]{{1,128}}"
+                if len(bad_id) <= 57
+                else f"id {repr(bad_id)[:57]}... must match [a-zA-Z0-9\\-_+]{{1,128}}",
+            }
+        ],
+    }
     await ws.close()
 
 
@@ -218,8 +246,10 @@ async def test_missing_id(server: LocalServer, session) -> None:
     """A subscribe without an id answers a generic `error` frame."""
     ws = await connect(session, server)
     await ws.send({"type": "subscribe", "channel": "/default/a"})
-    assert await ws.recv() == {"type": "error", "errors": [
-        {"errorType": "InvalidInputError", "message": "id null must match [a-zA-Z0-9\\-_+]{1,128}"}]}
+    assert await ws.recv() == {
+        "type": "error",
+        "errors": [{"errorType": "InvalidInputError", "message": "id null must match [a-zA-Z0-9\\-_+]{1,128}"}],
+    }
     await ws.close()
 
 
@@ -228,16 +258,22 @@ async def test_missing_id(server: LocalServer, session) -> None:
     [
         ("/default/*/x", "invalid channel '/default/*/x': '*' is only allowed as the last segment"),
         ("/a/b/c/d/e/f", "invalid channel '/a/b/c/d/e/f': 6 segments; at most 5 are allowed"),
-        ("/default/-x", "invalid channel '/default/-x': segment '-x' may only hold letters, digits and '-', "
-                        "and may not start or end with '-'"),
+        (
+            "/default/-x",
+            "invalid channel '/default/-x': segment '-x' may only hold letters, digits and '-', "
+            "and may not start or end with '-'",
+        ),
     ],
 )
 async def test_bad_subscribe_channel(server: LocalServer, session, channel: str, message: str) -> None:
     """Malformed subscribe channels answer subscribe_error InvalidInputError naming the rule."""
     ws = await connect(session, server)
     await ws.send({"type": "subscribe", "id": "s", "channel": channel, "authorization": {"x-api-key": API_KEY}})
-    assert await ws.recv() == {"type": "subscribe_error", "id": "s", "errors": [
-        {"errorType": "InvalidInputError", "message": message}]}
+    assert await ws.recv() == {
+        "type": "subscribe_error",
+        "id": "s",
+        "errors": [{"errorType": "InvalidInputError", "message": message}],
+    }
     await ws.close()
 
 
@@ -245,16 +281,27 @@ async def test_publish_to_wildcard_rejected(server: LocalServer, session) -> Non
     """Publishing to a path with `*` is rejected."""
     ws = await connect(session, server)
     await ws.publish("p", "/default/*", ["1"])
-    assert await ws.recv() == {"type": "publish_error", "id": "p", "errors": [
-        {"errorType": "InvalidInputError", "message": "invalid channel '/default/*': '*' is not allowed in a publish channel"}]}
+    assert await ws.recv() == {
+        "type": "publish_error",
+        "id": "p",
+        "errors": [
+            {
+                "errorType": "InvalidInputError",
+                "message": "invalid channel '/default/*': '*' is not allowed in a publish channel",
+            }
+        ],
+    }
     await ws.close()
 
 
 async def test_unknown_namespace(server: LocalServer, session) -> None:
     """Subscribe or publish to a namespace that does not exist: UnauthorizedException without a message."""
     ws = await connect(session, server)
-    assert await ws.subscribe("s", "/nowhere/a") == {"type": "subscribe_error", "id": "s",
-                                                     "errors": [{"errorType": "UnauthorizedException"}]}
+    assert await ws.subscribe("s", "/nowhere/a") == {
+        "type": "subscribe_error",
+        "id": "s",
+        "errors": [{"errorType": "UnauthorizedException"}],
+    }
     await ws.publish("p", "/nowhere/a", ["1"])
     assert await ws.recv() == {"type": "publish_error", "id": "p", "errors": [{"errorType": "UnauthorizedException"}]}
     await ws.close()
@@ -264,8 +311,11 @@ async def test_six_events_ws(server: LocalServer, session) -> None:
     """A WebSocket publish of 6 events: publish_error InvalidInputError "input exceeded 5 event limit"."""
     ws = await connect(session, server)
     await ws.publish("p", "/default/a", ["1"] * 6)
-    assert await ws.recv() == {"type": "publish_error", "id": "p", "errors": [
-        {"errorType": "InvalidInputError", "message": "input exceeded 5 event limit"}]}
+    assert await ws.recv() == {
+        "type": "publish_error",
+        "id": "p",
+        "errors": [{"errorType": "InvalidInputError", "message": "input exceeded 5 event limit"}],
+    }
     await ws.close()
 
 
@@ -277,10 +327,19 @@ async def test_oversize_event_is_failed_entry(server: LocalServer, session) -> N
     await ws.publish("p", "/default/big", ['"small"', big])
     frames = [await ws.recv(), await ws.recv()]
     result = next(f for f in frames if f["type"] == "publish_success")
-    assert strip_ids(result) == {"type": "publish_success", "id": "p",
-                                 "successful": [{"identifier": "<uuid>", "index": 0}],
-                                 "failed": [{"identifier": "<uuid>", "index": 1, "code": "EventTooLargeException",
-                                             "message": "Transformed event is larger than 240KB"}]}
+    assert strip_ids(result) == {
+        "type": "publish_success",
+        "id": "p",
+        "successful": [{"identifier": "<uuid>", "index": 0}],
+        "failed": [
+            {
+                "identifier": "<uuid>",
+                "index": 1,
+                "code": "EventTooLargeException",
+                "message": "Transformed event is larger than 240KB",
+            }
+        ],
+    }
     assert {"type": "data", "id": "s", "event": '"small"'} in frames
     await ws.nothing()
     await ws.close()
@@ -308,10 +367,20 @@ async def test_event_of_exactly_240kb_accepted(server: LocalServer, session) -> 
 async def test_bad_events(server: LocalServer, session, events, message: str) -> None:
     """Events must be a non-empty list of strings holding JSON."""
     ws = await connect(session, server)
-    await ws.send({"type": "publish", "id": "p", "channel": "/default/a", "events": events,
-                   "authorization": {"x-api-key": API_KEY}})
-    assert await ws.recv() == {"type": "publish_error", "id": "p", "errors": [
-        {"errorType": "InvalidInputError", "message": message}]}
+    await ws.send(
+        {
+            "type": "publish",
+            "id": "p",
+            "channel": "/default/a",
+            "events": events,
+            "authorization": {"x-api-key": API_KEY},
+        }
+    )
+    assert await ws.recv() == {
+        "type": "publish_error",
+        "id": "p",
+        "errors": [{"errorType": "InvalidInputError", "message": message}],
+    }
     await ws.close()
 
 
@@ -319,8 +388,10 @@ async def test_unknown_type(server: LocalServer, session) -> None:
     """An unknown message type answers an `error` frame UnsupportedOperation; the socket stays usable."""
     ws = await connect(session, server)
     await ws.send({"type": "frobnicate"})
-    assert await ws.recv() == {"type": "error", "errors": [
-        {"errorType": "UnsupportedOperation", "message": "'frobnicate' is not a supported operation type"}]}
+    assert await ws.recv() == {
+        "type": "error",
+        "errors": [{"errorType": "UnsupportedOperation", "message": "'frobnicate' is not a supported operation type"}],
+    }
     assert await ws.subscribe("s", "/default/a") == {"type": "subscribe_success", "id": "s"}
     await ws.close()
 
@@ -329,7 +400,10 @@ async def test_invalid_json(server: LocalServer, session) -> None:
     """A frame that is not JSON answers an `error` frame InvalidInputError."""
     ws = await connect(session, server)
     await ws.send("{nope")
-    assert await ws.recv() == {"type": "error", "errors": [{"errorType": "InvalidInputError", "message": "not valid JSON"}]}
+    assert await ws.recv() == {
+        "type": "error",
+        "errors": [{"errorType": "InvalidInputError", "message": "not valid JSON"}],
+    }
     await ws.close()
 
 
@@ -351,8 +425,9 @@ async def test_publish_rate_limit_configurable(spec, state_dir, session) -> None
             await ws.publish(f"p{i}", "/default/r", ["1"])
         results = [await ws.recv() for _ in range(4)]
         assert [r["type"] for r in results] == ["publish_success"] * 3 + ["publish_error"]
-        assert results[3]["errors"] == [{"errorType": "LimitExceededError",
-                                         "message": "Rate exceeded: too many publish requests"}]
+        assert results[3]["errors"] == [
+            {"errorType": "LimitExceededError", "message": "Rate exceeded: too many publish requests"}
+        ]
         await ws.close()
 
 

@@ -1,0 +1,76 @@
+"""LocalApiSpec.from_template on the synthesized stage templates and on broken ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eventapi.config import AuthMode
+from eventapi.local import LocalApiSpec, TemplateError
+
+ROOT = Path(__file__).resolve().parents[2]
+FULL = ROOT / "tests" / "infra" / "snapshots" / "Social-full.template.json"
+KEY, IAM, COG, OIDC, LAM = (
+    AuthMode.API_KEY,
+    AuthMode.AWS_IAM,
+    AuthMode.AMAZON_COGNITO_USER_POOLS,
+    AuthMode.OPENID_CONNECT,
+    AuthMode.AWS_LAMBDA,
+)
+
+
+def test_full_snapshot_every_provider() -> None:
+    """The full snapshot yields every provider with its config and per-namespace effective modes."""
+    spec = LocalApiSpec.from_file(FULL)
+    assert spec.name == "social-full"
+    assert spec.providers.modes == (KEY, IAM, COG, OIDC, LAM)
+    assert spec.providers.cognito.user_pool_id == "eu-west-1_AbCdEf123"
+    assert spec.providers.cognito.app_id_client_regex == "^web-.*$"
+    assert (spec.providers.oidc.issuer, spec.providers.oidc.client_id, spec.providers.oidc.auth_ttl_ms) == (
+        "https://issuer.example.com",
+        "web",
+        3600000,
+    )
+    assert spec.providers.lambda_.identity_validation_expression == "^Bearer .+$"
+    assert spec.connection_modes == (KEY, IAM, COG, OIDC, LAM)
+    comments = spec.namespace("comments")
+    assert (comments.publish_modes, comments.subscribe_modes, comments.has_handler) == ((COG,), (KEY, OIDC), True)
+    telemetry = spec.namespace("telemetry")
+    assert (telemetry.publish_modes, telemetry.subscribe_modes, telemetry.has_handler) == ((IAM, LAM), (IAM,), False)
+    assert spec.namespace("nope") is None
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_synthesized_stage_templates(stage: str) -> None:
+    """cdk.out/Social-<stage>.template.json (when synthesized) parses, with the pool id left to settings."""
+    path = ROOT / "cdk.out" / f"Social-{stage}.template.json"
+    if not path.exists():
+        pytest.skip("run `npx cdk synth` first")
+    spec = LocalApiSpec.from_file(path)
+    assert spec.name == f"social-{stage}" and spec.namespace("default") is not None
+    if spec.providers.cognito is not None:
+        assert spec.providers.cognito.user_pool_id is None and spec.providers.cognito.user_pool_logical_id
+
+
+def test_no_api_is_a_clear_error() -> None:
+    """A template without AWS::AppSync::Api says so."""
+    with pytest.raises(TemplateError, match=r"no AWS::AppSync::Api resource"):
+        LocalApiSpec.from_template({"Resources": {"B": {"Type": "AWS::S3::Bucket"}}})
+    with pytest.raises(TemplateError, match="has no Resources"):
+        LocalApiSpec.from_template({})
+
+
+def test_mode_without_provider_is_an_error() -> None:
+    """A namespace mode that has no provider is reported with the resource and property."""
+    template = json.loads(FULL.read_text())
+    template["Resources"]["EventApiC062CAD3"]["Properties"]["EventConfig"]["AuthProviders"] = [{"AuthType": "API_KEY"}]
+    with pytest.raises(TemplateError, match=r"ConnectionAuthModes: AWS_IAM has no auth provider"):
+        LocalApiSpec.from_template(template)
+
+
+def test_missing_file(tmp_path) -> None:
+    """A missing template file tells the user to synthesize."""
+    with pytest.raises(TemplateError, match="run `npx cdk synth` first"):
+        LocalApiSpec.from_file(tmp_path / "nope.json")

@@ -1,0 +1,60 @@
+"""TLS: https:// and wss:// on one port with the generated local CA; the CA is reused across restarts."""
+
+from __future__ import annotations
+
+import ssl
+
+import aiohttp
+import pytest
+
+from eventapi.local.server import LocalServer
+from eventapi.local.tls import ensure_tls
+
+from .conftest import connect, http_publish, make_settings
+
+
+async def test_wss_and_https_with_local_ca(spec, state_dir, session: aiohttp.ClientSession) -> None:
+    """A client trusting only the local CA publishes over https and receives over wss on the same port."""
+    async with LocalServer(spec, make_settings(state_dir, port=None, tls_port=0)) as srv:
+        assert srv.tls is not None and srv.ports.http_port is None
+        ctx = srv.tls.client_context()
+        ws = await connect(session, srv, url=srv.ports.wss_url, ssl=ctx)
+        assert ws.ws.protocol == "aws-appsync-event-ws"
+        await ws.subscribe("s", "/default/tls")
+        status, _ = await http_publish(session, srv, "/default/tls", ['"secure"'], url=srv.ports.https_url, ssl=ctx)
+        assert status == 200
+        assert await ws.recv() == {"type": "data", "id": "s", "event": '"secure"'}
+        assert srv.tls.node_extra_ca_certs == f"NODE_EXTRA_CA_CERTS={state_dir / 'ca.pem'}"
+        await ws.close()
+
+
+async def test_untrusted_without_ca(spec, state_dir, session: aiohttp.ClientSession) -> None:
+    """Without the local CA the TLS handshake fails (the certificate is not self-trusted by accident)."""
+    async with LocalServer(spec, make_settings(state_dir, port=None, tls_port=0)) as srv:
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await session.get(srv.ports.https_url.replace("/event", "/health"), ssl=ssl.create_default_context())
+
+
+def test_ca_reused_and_names(tmp_path) -> None:
+    """The CA is made once and reused; the server certificate names localhost, 127.0.0.1 and ::1."""
+    from cryptography import x509
+
+    first = ensure_tls(tmp_path)
+    ca_bytes = first.ca_cert.read_bytes()
+    second = ensure_tls(tmp_path)
+    assert second.ca_cert.read_bytes() == ca_bytes
+    cert = x509.load_pem_x509_certificate(second.cert.read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["localhost"]
+    assert sorted(str(ip) for ip in san.get_values_for_type(x509.IPAddress)) == ["127.0.0.1", "::1"]
+    assert oct(first.key.stat().st_mode & 0o777) == "0o600"
+
+
+def test_issuer_key_survives_restart(tmp_path) -> None:
+    """A token minted before a restart verifies after it (the issuer key is persisted)."""
+    from eventapi.config import AuthMode
+    from eventapi.local.issuer import LocalIssuer, TokenRules
+
+    rules = TokenRules(AuthMode.OPENID_CONNECT, "https://issuer.example.com")
+    tok = LocalIssuer.load_or_create(tmp_path).mint(rules, user="bob")
+    assert LocalIssuer.load_or_create(tmp_path).verify(tok, rules)["preferred_username"] == "bob"
