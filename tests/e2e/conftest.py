@@ -149,3 +149,11 @@ def node_command(script: str) -> list[str]:
     if not (ROOT / "node_modules" / "aws-amplify" / "package.json").is_file():
         pytest.fail("node_modules/aws-amplify is missing; run `make install` (npm ci) first")
     return [node, "--experimental-websocket", "--no-warnings", str(NODE_DIR / script)]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every e2e test starts servers or Node: mark them `slow` (`-m "not slow"` skips them)."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.slow)
