@@ -6,7 +6,8 @@ formats are read (and written, so the post-deploy step can reuse them):
 
 - JSON with the `config` keys plus an optional `apiKey` (`to_json(include_api_key=True)`),
 - an env file `EVENTAPI_HTTP_ENDPOINT=…` (`to_env()`, keys in `ENV_KEYS`),
-- Amplify's `amplify_outputs.json` shape `{"API": {"Events": {...}}}` (`to_amplify_outputs()`).
+- aws-amplify's `amplify_outputs.json` file (`custom.events`, `to_amplify_outputs()`) and the object
+  `Amplify.configure()` takes (`{"API": {"Events": {...}}}`, `to_amplify_config()`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ ENV_KEYS: Final[Mapping[str, str]] = {
     "user_pool_id": "EVENTAPI_COGNITO_USER_POOL_ID",
     "user_pool_client_id": "EVENTAPI_COGNITO_CLIENT_ID",
 }
+AMPLIFY_OUTPUTS_VERSION: Final = "1.4"  # amplify_outputs.json schema version aws-amplify v6 accepts
 # Amplify `defaultAuthMode` names <-> AppSync auth modes.
 AMPLIFY_AUTH_MODES: Final[Mapping[str, AuthMode]] = {
     "apiKey": AuthMode.API_KEY,
@@ -222,9 +224,16 @@ class EventsConfig:
 
     # --- Amplify ---
 
-    def to_amplify_outputs(self) -> dict[str, Any]:
-        """`{"API": {"Events": {...}}}` as Amplify's `Amplify.configure()` reads it (includes the API key)."""
-        default = self.auth_modes.connect[0] if self.auth_modes.connect else AuthMode.API_KEY
+    def default_auth_mode(self) -> AuthMode:
+        """The mode a web build uses by default: the API key if there is one that may connect, else the first."""
+        connect = self.auth_modes.connect
+        if self.api_key is not None and (AuthMode.API_KEY in connect or not connect):
+            return AuthMode.API_KEY
+        return connect[0] if connect else AuthMode.API_KEY
+
+    def to_amplify_config(self) -> dict[str, Any]:
+        """`{"API": {"Events": {...}}}`, the object `Amplify.configure()` takes (includes the API key)."""
+        default = self.default_auth_mode()
         events: dict[str, Any] = {
             "endpoint": self.http_endpoint, "region": self.region,
             "defaultAuthMode": next(k for k, v in AMPLIFY_AUTH_MODES.items() if v is default),
@@ -234,7 +243,7 @@ class EventsConfig:
         return {"API": {"Events": events}}
 
     @classmethod
-    def from_amplify_outputs(cls, raw: Any, *, source: str = "amplify_outputs.json") -> EventsConfig:
+    def from_amplify_config(cls, raw: Any, *, source: str = "Amplify config") -> EventsConfig:
         events = _mapping(_mapping(_mapping(raw, source).get("API"), f"{source}.API").get("Events"),
                           f"{source}.API.Events")  # fmt: skip
         where = f"{source}.API.Events"
@@ -245,6 +254,33 @@ class EventsConfig:
         return cls.create(_text(events, "endpoint", where), _text(events, "region", where),
                           api_key=_opt_text(events, "apiKey", where),
                           auth_modes=AuthModes.only(AMPLIFY_AUTH_MODES[mode_name]))  # fmt: skip
+
+    def to_amplify_outputs(self) -> dict[str, Any]:
+        """The `amplify_outputs.json` file: aws-amplify v6 reads an Event API from `custom.events`.
+
+        (amplify-js `parseAmplifyOutputs.ts`, `parseCustom`: url -> endpoint, aws_region -> region,
+        default_authorization_type -> defaultAuthMode, api_key -> apiKey; the file's `version` starts with "1".)
+        """
+        events: dict[str, str] = {
+            "url": self.http_endpoint,
+            "aws_region": self.region,
+            "default_authorization_type": self.default_auth_mode().value,
+        }
+        if self.api_key is not None:
+            events["api_key"] = self.api_key
+        return {"version": AMPLIFY_OUTPUTS_VERSION, "custom": {"events": events}}
+
+    @classmethod
+    def from_amplify_outputs(cls, raw: Any, *, source: str = "amplify_outputs.json") -> EventsConfig:
+        where = f"{source}.custom.events"
+        events = _mapping(_mapping(_mapping(raw, source).get("custom"), f"{source}.custom").get("events"), where)
+        mode_name = events.get("default_authorization_type", AuthMode.API_KEY.value)
+        if mode_name not in {m.value for m in AuthMode}:
+            raise EventsConfigError(f"{where}.default_authorization_type", f"{mode_name!r} is not one of "
+                                    f"{', '.join(m.value for m in AuthMode)}")  # fmt: skip
+        return cls.create(_text(events, "url", where), _text(events, "aws_region", where),
+                          api_key=_opt_text(events, "api_key", where),
+                          auth_modes=AuthModes.only(AuthMode(mode_name)))  # fmt: skip
 
     # --- CloudFormation outputs ---
 
@@ -285,6 +321,8 @@ class EventsConfig:
             except ValueError as err:
                 raise EventsConfigError(str(file), f"not valid JSON ({err})") from None
             if isinstance(raw, dict) and "API" in raw:
+                return cls.from_amplify_config(raw, source=str(file))
+            if isinstance(raw, dict) and "custom" in raw:
                 return cls.from_amplify_outputs(raw, source=str(file))
             return cls.from_json(raw, source=str(file))
         return cls.from_env(parse_env_file(text, source=str(file)), source=str(file))

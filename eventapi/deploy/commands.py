@@ -15,7 +15,7 @@ from typing import Any, Final, Literal
 
 from eventapi.client.config import AuthModes, CognitoInfo, EventsConfig, NamespaceInfo
 from eventapi.client.errors import EventsConfigError
-from eventapi.config import AuthMode, SsmParam, StageConfig, api_key_expiry, ssm_name
+from eventapi.config import SsmParam, StageConfig, api_key_expiry, ssm_name
 from eventapi.deploy.aws import Aws
 from eventapi.deploy.errors import DeployError, ExitCode, Redactor, mask_key
 from eventapi.deploy.keys import (
@@ -51,7 +51,6 @@ EXPORT_DEFAULT_PATHS: Final[dict[str, str]] = {
     "json": "eventapi-config.json",
     "amplify": "amplify_outputs.json",
 }
-AMPLIFY_OUTPUTS_VERSION: Final = "1.4"
 
 
 @dataclass
@@ -343,30 +342,13 @@ def export(
     return report
 
 
-def default_auth_mode(cfg: EventsConfig) -> AuthMode:
-    """The mode a web build uses by default: the API key if it has one and may connect with it, else the first."""
-    if cfg.api_key is not None and (AuthMode.API_KEY in cfg.auth_modes.connect or not cfg.auth_modes.connect):
-        return AuthMode.API_KEY
-    return cfg.auth_modes.connect[0] if cfg.auth_modes.connect else AuthMode.API_KEY
-
-
 def render_export(cfg: EventsConfig, fmt: Format) -> str:
     """The text of an exported client config file."""
     if fmt == "json":
         return json.dumps(cfg.to_json(include_api_key=True), indent=2) + "\n"
     if fmt == "env":
-        return cfg.to_env() + f"EVENTAPI_AUTH_MODE={default_auth_mode(cfg).value}\n"
-    # amplify_outputs.json: aws-amplify v6 reads an Event API from `custom.events` (parseAmplifyOutputs.ts
-    # `parseCustom`: url -> endpoint, aws_region -> region, default_authorization_type -> defaultAuthMode,
-    # api_key -> apiKey) in a file whose `version` starts with "1".
-    events: dict[str, str] = {
-        "url": cfg.http_endpoint,
-        "aws_region": cfg.region,
-        "default_authorization_type": default_auth_mode(cfg).value,
-    }
-    if cfg.api_key is not None:
-        events["api_key"] = cfg.api_key
-    return json.dumps({"version": AMPLIFY_OUTPUTS_VERSION, "custom": {"events": events}}, indent=2) + "\n"
+        return cfg.to_env() + f"EVENTAPI_AUTH_MODE={cfg.default_auth_mode().value}\n"
+    return json.dumps(cfg.to_amplify_outputs(), indent=2) + "\n"
 
 
 def write_private(path: Path, text: str) -> None:

@@ -90,16 +90,42 @@ def test_minimal_env_file(tmp_path: Path) -> None:
     assert config.auth_modes == AuthModes.only(AuthMode.API_KEY)
 
 
-def test_amplify_outputs(tmp_path: Path) -> None:
-    """amplify_outputs.json {"API": {"Events": ...}} is read, and to_amplify_outputs writes that shape."""
+def test_amplify_config(tmp_path: Path) -> None:
+    """A file holding Amplify.configure()'s {"API": {"Events": ...}} is read, and to_amplify_config writes it."""
     outputs = {"API": {"Events": {"endpoint": "https://abc.appsync-api.eu-west-1.amazonaws.com/event",
                                   "region": "eu-west-1", "defaultAuthMode": "apiKey", "apiKey": "da2-k"}}}  # fmt: skip
-    file = tmp_path / "amplify_outputs.json"
+    file = tmp_path / "amplify_config.json"
     file.write_text(json.dumps(outputs))
     config = EventsConfig.from_file(file)
     assert config.realtime_host == "abc.appsync-realtime-api.eu-west-1.amazonaws.com"
     assert (config.api_key, config.auth_modes) == ("da2-k", AuthModes.only(AuthMode.API_KEY))
+    assert config.to_amplify_config() == outputs
+
+
+def test_amplify_outputs_file(tmp_path: Path) -> None:
+    """amplify_outputs.json (`custom.events`, as the post-deploy export writes it) round-trips through from_file."""
+    outputs = {"version": "1.4", "custom": {"events": {
+        "url": "https://abc.appsync-api.eu-west-1.amazonaws.com/event", "aws_region": "eu-west-1",
+        "default_authorization_type": "API_KEY", "api_key": "da2-k"}}}  # fmt: skip
+    file = tmp_path / "amplify_outputs.json"
+    file.write_text(json.dumps(outputs))
+    config = EventsConfig.from_file(file)
+    assert (config.http_host, config.region) == ("abc.appsync-api.eu-west-1.amazonaws.com", "eu-west-1")
+    assert (config.api_key, config.auth_modes) == ("da2-k", AuthModes.only(AuthMode.API_KEY))
     assert config.to_amplify_outputs() == outputs
+
+
+def test_amplify_outputs_bad_mode(tmp_path: Path) -> None:
+    """An unknown default_authorization_type names the field and the allowed modes."""
+    file = tmp_path / "amplify_outputs.json"
+    file.write_text(json.dumps({"custom": {"events": {"url": "https://h/event", "aws_region": "eu-west-1",
+                                                      "default_authorization_type": "KEY"}}}))  # fmt: skip
+    with pytest.raises(EventsConfigError) as info:
+        EventsConfig.from_file(file)
+    assert str(info.value) == (
+        f"{file}.custom.events.default_authorization_type: 'KEY' is not one of API_KEY, AWS_IAM, "
+        "AMAZON_COGNITO_USER_POOLS, OPENID_CONNECT, AWS_LAMBDA"
+    )
 
 
 def test_stack_outputs() -> None:

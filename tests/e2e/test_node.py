@@ -49,7 +49,7 @@ def test_amplify_events_client_over_tls(
             monkeypatch.setenv(name, value)
         config = EventsConfig.from_ssm(stage=STAGE, project_root=ROOT)
         config_file.touch(mode=0o600)
-        config_file.write_text(json.dumps(config.to_amplify_outputs()))
+        config_file.write_text(json.dumps(config.to_amplify_config()))
     # When Node runs the Amplify scenario, trusting the local CA through NODE_EXTRA_CA_CERTS
     env = offline_env(state_dir, NODE_EXTRA_CA_CERTS=local_up.ready["caCert"])
     steps = run_node("amplify_events.mjs", [str(config_file)], env)
