@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import errno
 import json
+import logging
 import os
 import shutil
 import socket
@@ -59,6 +60,8 @@ from eventapi.local.settings import DEFAULT_REGION, IamCredential, LocalSettings
 from eventapi.local.template import LocalApiSpec, TemplateError
 from eventapi.outputs import Output
 
+log = logging.getLogger(__name__)
+KEY_SYNC_SECONDS: Final = 1.0  # how often the local Event API re-reads the API keys from the control plane
 SYNTH_TIMEOUT: Final = 180.0
 PUBLISH_TIMEOUT: Final = 60.0
 REDACTED: Final = "<redacted>"
@@ -361,6 +364,7 @@ class LocalDeployment:
         self.deployed: Deployed | None = None
         self.publish_output: list[str] = []
         self._workdir: Path | None = None
+        self._key_sync: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
         try:
@@ -448,6 +452,9 @@ class LocalDeployment:
             wss=ports.wss_url,
         )
 
+        if spec.providers.api_key:
+            self._key_sync = asyncio.create_task(self._sync_keys(appsync, api), name="key-sync")
+
         outputs_file = self.workdir / f"outputs-{stage.name}.json"
         outputs_file.write_text(json.dumps(outputs_for(stage, api, endpoints, region), indent=2), encoding="utf-8")
         self.publish_output = await run_publish(
@@ -488,7 +495,35 @@ class LocalDeployment:
         )
         return self.deployed
 
+    async def _sync_keys(self, appsync: Any, api: RegisteredApi) -> None:
+        """Keep the local Event API's keys equal to the control plane's, as AppSync does: a key created, renewed
+        or deleted through the AppSync API (e.g. `python -m eventapi.deploy rotate-key` against moto) takes effect
+        within `KEY_SYNC_SECONDS`."""
+        known = {key.value: key.expires for key in api.keys}
+        while True:
+            await asyncio.sleep(KEY_SYNC_SECONDS)
+            server = self.server
+            if server is None:
+                return
+            try:
+                items = await asyncio.to_thread(lambda: appsync.list_api_keys(apiId=api.api_id)["apiKeys"])
+            except Exception as err:  # moto stopping, or a transient error: try again next round
+                log.debug("key sync skipped a round (%s)", type(err).__name__)
+                continue
+            current = {str(item["id"]): float(item["expires"]) if item.get("expires") else None for item in items}
+            for value, expires in current.items():
+                if known.get(value, -1.0) != expires:
+                    server.keys.add(value, expires)
+            for value in set(known) - set(current):
+                server.keys.remove(value)
+            known = current
+
     async def stop(self) -> None:
+        sync, self._key_sync = self._key_sync, None
+        if sync is not None:
+            sync.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sync
         server, self.server = self.server, None
         if server is not None:
             with contextlib.suppress(Exception):

@@ -6,8 +6,10 @@ import asyncio
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from eventapi.client import EventsClient, EventsConfig
@@ -110,3 +112,50 @@ def test_up_fails_with_one_line_and_exit_4_when_a_port_is_taken(state_dir: Path)
         f"holds it or pass --moto-port <free port> (--moto-port 0 picks a free one)\n"
     )
     assert done.stdout == ""
+
+
+async def _publish_status(url: str, key: str) -> int:
+    """HTTP status of one publish to a child channel with `key`."""
+    body = {"channel": f"/default/comments/{ARTICLE_ID}/new", "events": ['{"msg":"rotation"}']}
+    async with aiohttp.ClientSession() as session, session.post(url, json=body, headers={"x-api-key": key}) as resp:
+        return resp.status
+
+
+async def _wait_for_status(url: str, key: str, status: int, timeout: float = 10.0) -> int:
+    deadline = time.monotonic() + timeout
+    while (got := await _publish_status(url, key)) != status and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    return got
+
+
+def _deploy(env: dict[str, str], *args: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "eventapi.deploy", *args, "--stage", STAGE],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+async def test_up_follows_key_rotation_done_through_the_control_plane(
+    dev_template: Path, state_dir: Path, tmp_path: Path
+) -> None:
+    """`eventapi.deploy rotate-key` against moto: the new key works within seconds; `--finish` retires the old one."""
+    up = start_up(dev_template, state_dir, tmp_path)
+    try:
+        ready = up.ready
+        url, env = ready["plainHttpEndpoint"], offline_env(state_dir, **ready["clientEnv"])
+        old = read_api_key(ready)
+        # When the key is rotated with the unchanged post-deploy tool (a new key in AppSync and SSM)
+        _deploy(env, "rotate-key")
+        new = read_api_key(ready)
+        assert new != old and new.startswith("da2-")
+        # Then the local Event API accepts the new key, and the old one during the grace period
+        assert await _wait_for_status(url, new, 200) == 200
+        assert await _publish_status(url, old) == 200
+        # And once the rotation is finished (the old key deleted in AppSync), the old key is refused
+        _deploy(env, "rotate-key", "--finish", "--force")
+        assert await _wait_for_status(url, old, 401) == 401
+        assert await _publish_status(url, new) == 200
+    finally:
+        code = up.stop()
+    assert code == 0
