@@ -102,7 +102,7 @@ class Event:
     raw: str
     subscription_id: str
     channel: str  # the subscription's channel (pattern): data frames do not name the concrete channel
-    after_gap: bool = False  # the first event of this subscription after a reconnect: events may have been missed
+    after_gap: bool = False  # events may have been missed just before this one (a reconnect, or a full buffer)
 
     @cached_property
     def data(self) -> Any:
@@ -149,12 +149,22 @@ class PublishResult:
 _END = object()
 
 
-class Subscription:
-    """An active subscription: `async for event in sub`, then `await sub.unsubscribe()` (or `async with sub`)."""
+DEFAULT_MAX_BUFFERED = 10_000
 
-    def __init__(self, client: EventsClient, channel: str) -> None:
+
+class Subscription:
+    """An active subscription: `async for event in sub`, then `await sub.unsubscribe()` (or `async with sub`).
+
+    Events wait in a buffer of at most `max_buffered` until the application reads them. When it is full, newly
+    arriving events are dropped (counted in `dropped`) and the next event that fits has `after_gap=True`: a
+    consumer that falls behind loses events it is told about, never the process's memory.
+    """
+
+    def __init__(self, client: EventsClient, channel: str, max_buffered: int = DEFAULT_MAX_BUFFERED) -> None:
         self.id = str(uuid.uuid4())
         self.channel = channel
+        self.max_buffered = max_buffered
+        self.dropped = 0
         self.broadcast_errors: list[EventError] = []
         self._client = client
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -192,6 +202,10 @@ class Subscription:
     # --- called by the client ---
 
     def _deliver(self, raw: str) -> None:
+        if self._queue.qsize() >= self.max_buffered:
+            self.dropped += 1
+            self._after_gap = True
+            return
         self._queue.put_nowait(Event(raw, self.id, self.channel, self._after_gap))
         self._after_gap = False
 
@@ -417,14 +431,15 @@ class EventsClient:
 
     # --- subscribe ---
 
-    async def subscribe(self, channel: str) -> Subscription:
+    async def subscribe(self, channel: str, *, max_buffered: int = DEFAULT_MAX_BUFFERED) -> Subscription:
         """Subscribe (opening the socket if needed) and wait for `subscribe_success`.
 
         `channel` is an exact channel or ends in `/*` (which receives every deeper channel, not the parent).
+        `max_buffered`: events held for a slow reader before new ones are dropped (see `Subscription`).
         """
         self._session_or_fail()
         path = parse_subscribe_channel(channel).path
-        sub = Subscription(self, path)
+        sub = Subscription(self, path, max_buffered)
         self._subs[sub.id] = sub
         try:
             # Registered while connected: send now. Otherwise the next (re)connect sends it with the others.

@@ -58,6 +58,21 @@ async def test_wildcard_does_not_receive_the_parent(fake: FakeEventApi) -> None:
         assert (await next_event(sub)).data == "child"
 
 
+async def test_slow_reader_buffer_is_bounded(fake: FakeEventApi) -> None:
+    """A reader that falls behind keeps at most max_buffered events; the next one after a drop is marked a gap."""
+    async with fast_client(fake.config()) as client:
+        sub = await client.subscribe("/default/*", max_buffered=3)
+        await client.publish("/default/a", 1, 2, 3, 4, 5)
+        async with asyncio.timeout(2):
+            while sub.dropped < 2:
+                await asyncio.sleep(0.01)
+        got = [(await next_event(sub)).data for _ in range(3)]
+        await client.publish("/default/a", 6)
+        after = await next_event(sub)
+    assert (got, sub.dropped) == ([1, 2, 3], 2)
+    assert (after.data, after.after_gap) == (6, True)
+
+
 async def test_unsubscribe_ends_iteration(fake: FakeEventApi) -> None:
     """unsubscribe sends `unsubscribe` with the subscription id, is confirmed, and ends the iterator."""
     async with fast_client(fake.config()) as client:
