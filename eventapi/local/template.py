@@ -185,6 +185,10 @@ def _parse(template: Mapping[str, Any], api_logical_id: str | None) -> LocalApiS
     default_subscribe = _modes(
         f"{logical_id}.DefaultSubscribeAuthModes", event_config.get("DefaultSubscribeAuthModes"), configured
     )
+    # Unset modes default like AppSync's: connection -> every provider; publish/subscribe -> the connection modes.
+    connection = connection or configured
+    default_publish = default_publish or connection
+    default_subscribe = default_subscribe or connection
 
     namespaces: list[NamespaceSpec] = []
     keys: list[ApiKeySpec] = []
@@ -223,9 +227,9 @@ def _parse(template: Mapping[str, Any], api_logical_id: str | None) -> LocalApiS
         logical_id=logical_id,
         region=_region(template, providers),
         providers=providers,
-        connection_modes=connection or configured,
-        default_publish_modes=default_publish or connection or configured,
-        default_subscribe_modes=default_subscribe or connection or configured,
+        connection_modes=connection,
+        default_publish_modes=default_publish,
+        default_subscribe_modes=default_subscribe,
         namespaces=tuple(sorted(namespaces, key=lambda ns: ns.name)),
         api_keys=tuple(keys),
     )

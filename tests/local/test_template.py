@@ -74,3 +74,28 @@ def test_missing_file(tmp_path) -> None:
     """A missing template file tells the user to synthesize."""
     with pytest.raises(TemplateError, match="run `npx cdk synth` first"):
         LocalApiSpec.from_file(tmp_path / "nope.json")
+
+
+def test_unset_modes_default_to_connection_then_providers() -> None:
+    """Without explicit modes, connect allows every provider and namespaces inherit the connection modes."""
+    template = {
+        "Resources": {
+            "Api": {
+                "Type": "AWS::AppSync::Api",
+                "Properties": {
+                    "Name": "bare",
+                    "EventConfig": {
+                        "AuthProviders": [{"AuthType": "API_KEY"}, {"AuthType": "AWS_IAM"}],
+                        "ConnectionAuthModes": [{"AuthType": "API_KEY"}],
+                    },
+                },
+            },
+            "Ns": {
+                "Type": "AWS::AppSync::ChannelNamespace",
+                "Properties": {"ApiId": {"Fn::GetAtt": ["Api", "ApiId"]}, "Name": "default"},
+            },
+        }
+    }
+    spec = LocalApiSpec.from_template(template)
+    assert spec.connection_modes == (KEY,)
+    assert (spec.namespace("default").publish_modes, spec.namespace("default").subscribe_modes) == ((KEY,), (KEY,))
