@@ -1,0 +1,103 @@
+"""The `serve` and `token` subcommands: banner, generated key, graceful SIGTERM, minted tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import sys
+
+import aiohttp
+
+from eventapi.config import AuthMode
+from eventapi.local.__main__ import main
+from eventapi.local.issuer import LocalIssuer, token_rules
+from eventapi.local.settings import LocalSettings
+from eventapi.local.template import LocalApiSpec
+from eventapi.protocol import subprotocols
+
+from .conftest import conformance_template
+
+
+async def test_serve_banner_and_sigterm(tmp_path) -> None:
+    """`serve` prints endpoints, the made API key and NODE_EXTRA_CA_CERTS; SIGTERM closes sockets with 1001, exit 0."""
+    template = tmp_path / "t.json"
+    template.write_text(json.dumps(conformance_template()))
+    env = {**os.environ, "EVENTAPI_LOCAL_STATE_DIR": str(tmp_path / "state")}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "eventapi.local",
+        "serve",
+        "--template",
+        str(template),
+        "--port",
+        "0",
+        "--tls-port",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    lines = []
+    while not any("made for this run" in line for line in lines):
+        lines.append((await asyncio.wait_for(proc.stdout.readline(), 20)).decode())
+    text = "".join(lines)
+    assert "local Event API 'conformance' serving" in text
+    assert f"NODE_EXTRA_CA_CERTS={tmp_path / 'state' / 'ca.pem'}" in text
+    ws_url = re.search(r"ws +(ws://\S+)", text).group(1)
+    key = re.search(r"(da2-[a-z0-9]{26})", text).group(1)
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(ws_url, protocols=subprotocols({"host": "localhost", "x-api-key": key}))
+        await ws.send_str('{"type":"connection_init"}')
+        assert json.loads((await ws.receive(timeout=5)).data)["type"] == "connection_ack"
+        proc.send_signal(signal.SIGTERM)
+        msg = await ws.receive(timeout=10)
+        while msg.type is aiohttp.WSMsgType.TEXT:
+            msg = await ws.receive(timeout=10)
+        assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1001)
+    assert await asyncio.wait_for(proc.wait(), 15) == 0
+    stderr = (await proc.stderr.read()).decode()
+    assert key not in stderr
+
+
+def test_serve_bad_template(tmp_path, capsys) -> None:
+    """`serve` with a template without an Event API exits 2 with one line saying so."""
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"Resources": {}}')
+    assert main(["serve", "--template", str(bad)]) == 2
+    assert "no AWS::AppSync::Api resource" in capsys.readouterr().err
+
+
+def test_token_command(tmp_path, capsys) -> None:
+    """`token --user alice --groups admins` prints a Cognito ID token the server's rules accept."""
+    template = tmp_path / "t.json"
+    template.write_text(json.dumps(conformance_template()))
+    state = tmp_path / "state"
+    assert (
+        main(
+            [
+                "token",
+                "--user",
+                "alice",
+                "--groups",
+                "admins,editors",
+                "--template",
+                str(template),
+                "--state-dir",
+                str(state),
+            ]
+        )
+        == 0
+    )
+    tok = capsys.readouterr().out.strip()
+    spec = LocalApiSpec.from_file(template)
+    rules = token_rules(spec, LocalSettings(state_dir=state), AuthMode.AMAZON_COGNITO_USER_POOLS)
+    claims = LocalIssuer.load_or_create(state).verify(tok, rules)
+    assert (claims["cognito:username"], claims["cognito:groups"], claims["token_use"]) == (
+        "alice",
+        ["admins", "editors"],
+        "id",
+    )
