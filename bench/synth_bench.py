@@ -23,10 +23,10 @@ from pathlib import Path
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import aws_cdk as cdk  # noqa: E402
-from aws_cdk import aws_appsync as appsync  # noqa: E402
+import aws_cdk as cdk
+from aws_cdk import aws_appsync as appsync
 
-from app import TODAY_KEY, build_app, cdk_json_context  # noqa: E402
+from app import TODAY_KEY, build_app, cdk_json_context
 
 
 def full_app(outdir: str) -> None:
@@ -80,7 +80,8 @@ def main() -> None:
     for _ in range(rounds):
         bare.append(timed_process("bare"))
         full.append(timed_process("full"))
-    report(f"per synth run (fresh process, as `cdk synth` runs app.py), median of {rounds}", full, bare, "(target <= 1.15)")
+    title = f"per synth run (fresh process, as `cdk synth` runs app.py), median of {rounds}"
+    report(title, full, bare, "(target <= 1.15)")
     timed(bare_app)  # warm-up: jsii start-up and module loading
     timed(full_app)
     full, bare = [], []

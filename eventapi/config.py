@@ -33,6 +33,7 @@ REGION_RE = re.compile(
     r"^[a-z]{2}(-gov|-iso[a-z]?)?-(central|north|south|east|west|northeast|northwest|southeast|southwest)-[1-9]$"
 )
 ACCOUNT_RE = re.compile(r"^\d{12}$")
+STACK_KEY_RE = re.compile(r" \[generation \d+\]$")
 USER_POOL_ID_RE = re.compile(r"^(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)_[A-Za-z0-9]{1,55}$")
 LAMBDA_ARN_RE = re.compile(
     r"^arn:aws[a-z-]*:lambda:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$"
@@ -101,6 +102,19 @@ PROVIDER_MODES: dict[str, AuthMode] = {
 class ApiKeyProvider:
     valid_days: int = API_KEY_MAX_DAYS
     description: str = "Event API key (managed by eventapi; renewed on every deploy)"
+    # Bumping the generation makes CloudFormation replace the stack's key (new logical id): how a key retired
+    # by `rotate-key` leaves the stack for good.
+    generation: int = 1
+
+    @property
+    def stack_key_description(self) -> str:
+        """The description of the key the stack owns; the post-deploy step tells stack keys apart by it."""
+        return f"{self.description} [generation {self.generation}]"
+
+    @staticmethod
+    def is_stack_key(description: str) -> bool:
+        """Whether a key (by its description) is one a stack made, of any generation."""
+        return bool(STACK_KEY_RE.search(description))
 
 
 @dataclass(frozen=True)
@@ -338,7 +352,7 @@ def _parse_auth(node: _Obj, region: str | None) -> AuthConfig:
 
     api_key = cognito = iam = oidc = lam = None
     if providers.has("apiKey"):
-        p = providers.obj("apiKey", ("validDays", "description"))
+        p = providers.obj("apiKey", ("validDays", "description", "generation"))
         api_key = ApiKeyProvider(
             valid_days=p.integer(
                 "validDays",
@@ -348,9 +362,10 @@ def _parse_auth(node: _Obj, region: str | None) -> AuthConfig:
                 f"a whole number of days from {API_KEY_MIN_DAYS} to {API_KEY_MAX_DAYS}",
             ),
             description=p.string(
-                "description", ApiKeyProvider.description, re.compile(r"^[^\n]{1,256}$"), "one line of 1-256 characters"
+                "description", ApiKeyProvider.description, re.compile(r"^[^\n]{1,200}$"), "one line of 1-200 characters"
             )
             or ApiKeyProvider.description,
+            generation=p.integer("generation", 1, 1, 9999, "a whole number from 1 to 9999"),
         )
     if providers.has("cognito"):
         p = providers.obj("cognito", ("newUserPool", "userPoolId", "appIdClientRegex"))

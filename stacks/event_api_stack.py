@@ -49,7 +49,11 @@ class EventApiStack(Stack):
             ],
             log_level=stage.logging.level,
             log_retention_days=stage.logging.retention_days,
-            api_key=ApiKeySpec(auth.api_key.description, api_key_expiry(auth.api_key.valid_days, today))
+            api_key=ApiKeySpec(
+                auth.api_key.stack_key_description,
+                api_key_expiry(auth.api_key.valid_days, today),
+                auth.api_key.generation,
+            )
             if auth.api_key
             else None,
             iam_auth=auth.iam is not None,

@@ -15,7 +15,7 @@ from typing import Any, Final, Literal
 
 from eventapi.client.config import AuthModes, CognitoInfo, EventsConfig, NamespaceInfo
 from eventapi.client.errors import EventsConfigError
-from eventapi.config import SsmParam, StageConfig, api_key_expiry, ssm_name
+from eventapi.config import ApiKeyProvider, SsmParam, StageConfig, api_key_expiry, ssm_name
 from eventapi.deploy.aws import Aws
 from eventapi.deploy.errors import DeployError, ExitCode, Redactor, mask_key
 from eventapi.deploy.keys import (
@@ -609,7 +609,17 @@ def finish_rotation(
     report = Report("rotate-key --finish", stage.name, pub.prefix, dry_run=dry_run)
     keys = list_keys(aws, pub.config.api_id or "")
     row = f"API key {mask_key(rotation.key_id)} (old)"
-    if any(k.id == rotation.key_id for k in keys):
+    retired = next((k for k in keys if k.id == rotation.key_id), None)
+    if retired is not None and ApiKeyProvider.is_stack_key(retired.description):
+        # CloudFormation still tracks this key: a deploy that renews it would fail on a key that is gone.
+        # A new generation gives the stack a new key resource, and CloudFormation drops the old one.
+        generation = stage.auth.api_key.generation if stage.auth.api_key else 1
+        report.warnings.append(
+            f"WARNING: the retired key was the stack's own; before the next deploy set "
+            f"auth.providers.apiKey.generation to {generation + 1} in cdk.json (stage {stage.name}), so "
+            "CloudFormation replaces the key resource instead of failing to renew a deleted key"
+        )
+    if retired is not None:
         if not dry_run:
             aws.call(
                 "appsync",

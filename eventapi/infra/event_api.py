@@ -29,6 +29,7 @@ class NamespaceSpec:
 class ApiKeySpec:
     description: str
     expires: datetime
+    generation: int = 1  # part of the key's logical id: a new generation is a new key
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,10 @@ _L2_MODES = {
 
 def _modes(names: Sequence[str]) -> list[appsync.AppSyncAuthorizationType]:
     return [_L2_MODES[name] for name in names]
+
+
+def api_key_logical_id(generation: int) -> str:
+    return f"EventApiKeyGen{generation}"
 
 
 class EventApi(Construct):
@@ -141,6 +146,11 @@ class EventApi(Construct):
                 default_subscribe_auth_mode_types=_modes(subscribe),
             ),
         )
+        if api_key is not None:
+            # The key's logical id carries its generation, so a new generation is a new key (CloudFormation
+            # creates it, then deletes the old one); one definition here, read by tests and docs.
+            (cfn_key,) = self.api.api_keys.values()
+            cfn_key.override_logical_id(api_key_logical_id(api_key.generation))
         # Logging through the L1 property: the L2 `log_config` always adds a LogRetention custom-resource Lambda;
         # here retention lives on an explicit log group instead.
         log_role = iam.Role(self, "LogRole", assumed_by=iam.ServicePrincipal("appsync.amazonaws.com"))

@@ -14,12 +14,12 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from eventapi.config import StageConfig, load_stage
+from eventapi.config import ApiKeyProvider, StageConfig, load_stage
 from eventapi.outputs import Output
 
 REGION = "eu-west-1"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-KEY_DESCRIPTION = "Event API key (managed by eventapi; renewed on every deploy)"
+KEY_DESCRIPTION = ApiKeyProvider().stack_key_description  # the key the stack made (generation 1)
 
 STAGES: dict[str, Any] = {
     "dev": {

@@ -138,6 +138,11 @@ def test_rotation_end_to_end(session: Any, published: Deployed) -> None:
     assert set(keys_of(session, published.api_id)) == {new}
     assert PREVIOUS not in ssm_values(session, PREFIX)
     assert [c.action for c in finished.changes] == ["deleted", "deleted"]
+    assert finished.warnings == [
+        "WARNING: the retired key was the stack's own; before the next deploy set auth.providers.apiKey.generation "
+        "to 2 in cdk.json (stage dev), so CloudFormation replaces the key resource instead of failing to renew a "
+        "deleted key"
+    ]
 
 
 def test_finish_with_force_before_the_grace_period(session: Any, published: Deployed) -> None:

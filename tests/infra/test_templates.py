@@ -6,9 +6,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from eventapi.outputs import Output
 
-from .conftest import only, resources
+from .conftest import only, resources, shipped_context, synth
 
 
 def modes(entries: list[dict[str, Any]]) -> list[str]:
@@ -72,7 +74,7 @@ def test_api_key_expiry_is_deterministic(shipped: dict[str, Any], full: dict[str
     key = only(full, "AWS::AppSync::ApiKey")
     assert key == {
         "ApiId": key["ApiId"],
-        "Description": "Key for the full test stage",
+        "Description": "Key for the full test stage [generation 1]",
         "Expires": int(datetime(2026, 12, 16, tzinfo=UTC).timestamp()),
     }
 
@@ -238,3 +240,16 @@ def test_no_cdk_metadata(shipped: dict[str, Any]) -> None:
     """No CDKMetadata resource: templates are the same on every machine and CDK version report is off."""
     for template in shipped.values():
         assert not resources(template, "AWS::CDK::Metadata")
+
+
+def test_key_generation_replaces_the_key(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Bumping apiKey.generation gives the key a new logical id (CloudFormation replaces it) and description."""
+    context = shipped_context()
+    context["eventapi"]["stages"]["dev"]["auth"]["providers"]["apiKey"]["generation"] = 2
+    context["stage"] = "dev"
+    dev = synth(context, tmp_path_factory.mktemp("gen2"))["Social-dev"]
+    (key_id,) = resources(dev, "AWS::AppSync::ApiKey")
+    assert key_id == "EventApiKeyGen2"
+    assert dev["Resources"][key_id]["Properties"]["Description"] == (
+        "Event API key (managed by eventapi; renewed on every deploy) [generation 2]"
+    )

@@ -135,7 +135,7 @@ BAD_CONFIGS = [
     (_with("stages.dev.namespace", {}), "eventapi.stages.dev.namespace: unknown setting (did you mean 'namespaces'?); "
      "allowed here: account, region, auth, namespaces, logging, ssm, tags"),
     (_with("stages.dev.auth.providers.apiKey.validDay", 30), "eventapi.stages.dev.auth.providers.apiKey.validDay: unknown "
-     "setting (did you mean 'validDays'?); allowed here: validDays, description"),
+     "setting (did you mean 'validDays'?); allowed here: validDays, description, generation"),
     (_with("stages.dev.auth.providers.apikey", {}), "eventapi.stages.dev.auth.providers.apikey: unknown setting (did you "
      "mean 'apiKey'?); allowed here: apiKey, iam, cognito, oidc, lambda"),
     (_with("stages.dev.auth.publish", ["AMAZON_COGNITO_USER_POOLS"]), "eventapi.stages.dev.auth.publish: "
@@ -188,6 +188,8 @@ BAD_CONFIGS = [
      "not allowed; expected a whole number of days from 1 to 365"),
     (_with("stages.dev.auth.providers.apiKey.validDays", "365"), "eventapi.stages.dev.auth.providers.apiKey.validDays: "
      "'365' is not allowed; expected a whole number of days from 1 to 365"),
+    (_with("stages.dev.auth.providers.apiKey.generation", 0), "eventapi.stages.dev.auth.providers.apiKey.generation: 0 "
+     "is not allowed; expected a whole number from 1 to 9999"),
     (_with("stages.dev.auth.providers.apiKey.validDays", True), "eventapi.stages.dev.auth.providers.apiKey.validDays: "
      "true is not allowed; expected a whole number of days from 1 to 365"),
     (_with("stages.dev", {}), 'eventapi.stages.dev: the stage is empty; give at least its namespaces, e.g. {"namespaces": '
