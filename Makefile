@@ -58,7 +58,7 @@ destroy: install ## Delete a stage from AWS and the SSM parameters the post-depl
 	$(PY) -m eventapi.deploy unpublish --stage $(STAGE)
 
 demo: $(STAMPS)/venv ## The seed post's scenario on a local Event API: deploy locally, subscribe, publish, receive
-	@$(PY) -m eventapi.demo --stage $(or $(STAGE),dev)
+	@$(PY) -m eventapi.demo --stage dev
 
 local: $(STAMPS)/venv ## Deploy a stage locally and keep it running (Ctrl-C stops): make local STAGE=dev
 	@$(PY) -m eventapi.local up --stage $(or $(STAGE),dev)

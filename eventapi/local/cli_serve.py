@@ -54,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--api-key",
         action="append",
         default=[],
-        help=f"a valid API key da2-<26 chars> (repeatable; or ${API_KEY_ENV}); none = one is made and printed",
+        help=f"a valid API key da2-<26 chars> (repeatable; or ${API_KEY_ENV}); none = one is made and written to "
+        "<state dir>/api-key (mode 0600)",
     )
     parser.add_argument(
         "--iam",
@@ -132,11 +133,20 @@ def main(args: argparse.Namespace) -> int:
         print(f"eventapi-local serve: {err}", file=sys.stderr)
         return 2
 
+    key_file = settings.state_dir / "api-key"
+    if made is not None:
+        # The key goes to a private file, never to the terminal (command output ends up in logs and CI).
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        key_file.unlink(missing_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(made + "\n")
+
     def started(server: LocalServer) -> None:
         for line in banner(server):
             print(line, flush=True)
         if made is not None:
-            print(f"  API key (made for this run): {made}", flush=True)
+            print(f"  API key (made for this run) in {key_file}: export EVENTAPI_API_KEY=$(cat {key_file})", flush=True)
 
     try:
         asyncio.run(run(spec, settings, on_started=started))

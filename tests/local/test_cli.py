@@ -22,7 +22,7 @@ from .conftest import conformance_template
 
 
 async def test_serve_banner_and_sigterm(tmp_path) -> None:
-    """`serve` prints endpoints, the made API key and NODE_EXTRA_CA_CERTS; SIGTERM closes sockets with 1001, exit 0."""
+    """`serve` prints endpoints, where the made key is (never the key) and NODE_EXTRA_CA_CERTS; SIGTERM closes with 1001."""
     template = tmp_path / "t.json"
     template.write_text(json.dumps(conformance_template()))
     env = {**os.environ, "EVENTAPI_LOCAL_STATE_DIR": str(tmp_path / "state")}
@@ -48,7 +48,12 @@ async def test_serve_banner_and_sigterm(tmp_path) -> None:
     assert "local Event API 'conformance' serving" in text
     assert f"NODE_EXTRA_CA_CERTS={tmp_path / 'state' / 'ca.pem'}" in text
     ws_url = re.search(r"ws +(ws://\S+)", text).group(1)
-    key = re.search(r"(da2-[a-z0-9]{26})", text).group(1)
+    key_file = tmp_path / "state" / "api-key"
+    assert f"API key (made for this run) in {key_file}: export EVENTAPI_API_KEY=$(cat {key_file})" in text
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    key = key_file.read_text().strip()
+    assert re.fullmatch(r"da2-[a-z0-9]{26}", key)
+    assert "da2-" not in text
     async with aiohttp.ClientSession() as session:
         ws = await session.ws_connect(ws_url, protocols=subprotocols({"host": "localhost", "x-api-key": key}))
         await ws.send_str('{"type":"connection_init"}')
@@ -59,8 +64,8 @@ async def test_serve_banner_and_sigterm(tmp_path) -> None:
             msg = await ws.receive(timeout=10)
         assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1001)
     assert await asyncio.wait_for(proc.wait(), 15) == 0
-    stderr = (await proc.stderr.read()).decode()
-    assert key not in stderr
+    stdout, stderr = (await proc.stdout.read()).decode(), (await proc.stderr.read()).decode()
+    assert key not in stdout and key not in stderr
 
 
 def test_serve_bad_template(tmp_path, capsys) -> None:
