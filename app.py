@@ -41,7 +41,7 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
     app = cdk.App(context=dict(context) if context is not None else None, outdir=outdir, analytics_reporting=False)
     config = parse_config(app.node.try_get_context(CONTEXT_KEY), ROOT)
     selected = app.node.try_get_context("stage")
-    stages = [config.stage(selected)] if selected else list(config.stages)
+    stages = [config.stage(selected, field="--context stage")] if selected else list(config.stages)
     today = _today(app.node.try_get_context(TODAY_KEY))
     for stage in stages:
         EventApiStack(app, stage=stage, today=today)

@@ -222,15 +222,14 @@ class AppConfig:
     app: str
     stages: tuple[StageConfig, ...]
 
-    def stage(self, name: str) -> StageConfig:
+    def stage(self, name: str, *, field: str = "stage") -> StageConfig:
+        """The stage called `name`; `field` names where the name came from (e.g. `--context stage`)."""
         for stage in self.stages:
             if stage.name == name:
                 return stage
         known = [s.name for s in self.stages]
         raise ConfigError(
-            "stage",
-            f"{name!r} is not a stage in cdk.json{_did_you_mean(name, known)}; "
-            f"choose one of {', '.join(known)} (e.g. --context stage={known[0]})",
+            field, f"{name!r} is not a stage in cdk.json{_did_you_mean(name, known)}; choose one of {', '.join(known)}"
         )
 
 

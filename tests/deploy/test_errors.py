@@ -170,8 +170,7 @@ def test_bad_stage_is_a_config_error(project: Path, capsys: Any) -> None:
 
     assert code == ExitCode.CONFIG == 3
     assert capsys.readouterr().err == (
-        "error: stage: 'dve' is not a stage in cdk.json (did you mean 'dev'?); choose one of dev, prod, iam "
-        "(e.g. --context stage=dev)\n"
+        "error: stage: 'dve' is not a stage in cdk.json (did you mean 'dev'?); choose one of dev, prod, iam\n"
     )
 
 

@@ -105,8 +105,7 @@ def test_unknown_stage_selected_fails_synth(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
-        "error: stage: 'prd' is not a stage in cdk.json (did you mean 'prod'?); choose one of dev, prod "
-        "(e.g. --context stage=dev)\n"
+        "error: --context stage: 'prd' is not a stage in cdk.json (did you mean 'prod'?); choose one of dev, prod\n"
     )
 
 

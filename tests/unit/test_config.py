@@ -247,7 +247,7 @@ def test_unknown_stage_selected() -> None:
     with pytest.raises(ConfigError) as info:
         load_config(ROOT).stage("prd")
     assert str(info.value) == (
-        "stage: 'prd' is not a stage in cdk.json (did you mean 'prod'?); choose one of dev, prod (e.g. --context stage=dev)"
+        "stage: 'prd' is not a stage in cdk.json (did you mean 'prod'?); choose one of dev, prod"
     )
 
 
