@@ -10,7 +10,6 @@ from aws_cdk import Duration, Expiration, RemovalPolicy
 from aws_cdk import aws_appsync as appsync
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -123,6 +122,9 @@ class EventApi(Construct):
                 )
             )
         if lambda_auth is not None:
+            # Imported here: aws_lambda costs ~0.15 s of import on every synth, and few stages use Lambda auth.
+            from aws_cdk import aws_lambda as lambda_  # noqa: PLC0415
+
             handler = lambda_.Function.from_function_arn(self, "Authorizer", lambda_auth.function_arn)
             providers.append(
                 appsync.AppSyncAuthProvider(
