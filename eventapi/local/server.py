@@ -746,7 +746,14 @@ def _handler_rejection(err: HandlerError, default: ErrorType) -> PublishRejected
 @web.middleware
 async def _cors(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
     if request.method == "OPTIONS":
-        return web.Response(status=204, headers=CORS_HEADERS)
+        headers = dict(CORS_HEADERS)
+        requested = request.headers.get("Access-Control-Request-Headers")
+        if requested:
+            # The Fetch standard's `*` does not cover Authorization, so a browser publishing with a Cognito/OIDC
+            # token needs the requested names echoed back.
+            headers["Access-Control-Allow-Headers"] = requested
+            headers["Vary"] = "Access-Control-Request-Headers"
+        return web.Response(status=204, headers=headers)
     response: web.StreamResponse = await handler(request)
     if not response.prepared:
         response.headers.update(CORS_HEADERS)
