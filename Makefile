@@ -36,6 +36,12 @@ $(STAMPS)/npm: package.json package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error > $(STAMPS)/npm.log 2>&1 || { tail -n 30 $(STAMPS)/npm.log; exit 1; }
 	@touch $@
 
+$(STAMPS)/chromium:
+	@mkdir -p $(STAMPS)
+	@command -v chromium >/dev/null || { echo "installing Debian chromium (for tests/e2e/test_web.py)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@touch $@
+
 install: $(STAMPS)/venv $(STAMPS)/npm ## Install Python and Node dependencies
 
 synth: install ## Synthesize every stage to cdk.out/ and print what was synthesized
@@ -70,7 +76,7 @@ lint: install ## ruff (format + check), mypy --strict on eventapi/, cfn-lint on 
 	@$(CDK) synth --quiet 2>&1 | grep -vE 'feature flags are not configured|Supply a stack id' || true
 	@$(VENV)/bin/cfn-lint cdk.out/*.template.json
 
-test: install ## Run the whole test suite
+test: install $(STAMPS)/chromium ## Run the whole test suite
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMPS)/venv ## Run the benchmarks (figures and ratios, not pass/fail)
