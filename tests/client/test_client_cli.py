@@ -108,9 +108,14 @@ async def test_cli_ctrl_c_exits_cleanly(fake: FakeEventApi, tmp_path: Path) -> N
         write_config(tmp_path, fake), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
     )  # fmt: skip
     assert proc.stderr is not None
-    first = await asyncio.wait_for(proc.stderr.readline(), 10)
-    assert first == b"subscribed to /default/*\n"
-    proc.send_signal(signal.SIGINT)
-    out, err = await asyncio.wait_for(proc.communicate(), 10)
+    try:
+        first = await asyncio.wait_for(proc.stderr.readline(), 10)
+        assert first == b"subscribed to /default/*\n"
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), 10)
+    finally:
+        if proc.returncode is None:  # never leave the CLI running after a failed step
+            proc.kill()
+            await proc.wait()
     assert proc.returncode == 130
     assert (out, err) == (b"", b"")

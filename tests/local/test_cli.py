@@ -41,29 +41,34 @@ async def test_serve_banner_and_sigterm(tmp_path) -> None:
         stderr=asyncio.subprocess.PIPE,
         env=env,
     )
-    lines = []
-    while not any("made for this run" in line for line in lines):
-        lines.append((await asyncio.wait_for(proc.stdout.readline(), 20)).decode())
-    text = "".join(lines)
-    assert "local Event API 'conformance' serving" in text
-    assert f"NODE_EXTRA_CA_CERTS={tmp_path / 'state' / 'ca.pem'}" in text
-    ws_url = re.search(r"ws +(ws://\S+)", text).group(1)
-    key_file = tmp_path / "state" / "api-key"
-    assert f"API key (made for this run) in {key_file}: export EVENTAPI_API_KEY=$(cat {key_file})" in text
-    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
-    key = key_file.read_text().strip()
-    assert re.fullmatch(r"da2-[a-z0-9]{26}", key)
-    assert "da2-" not in text
-    async with aiohttp.ClientSession() as session:
-        ws = await session.ws_connect(ws_url, protocols=subprotocols({"host": "localhost", "x-api-key": key}))
-        await ws.send_str('{"type":"connection_init"}')
-        assert json.loads((await ws.receive(timeout=5)).data)["type"] == "connection_ack"
-        proc.send_signal(signal.SIGTERM)
-        msg = await ws.receive(timeout=10)
-        while msg.type is aiohttp.WSMsgType.TEXT:
+    try:
+        lines = []
+        while not any("made for this run" in line for line in lines):
+            lines.append((await asyncio.wait_for(proc.stdout.readline(), 20)).decode())
+        text = "".join(lines)
+        assert "local Event API 'conformance' serving" in text
+        assert f"NODE_EXTRA_CA_CERTS={tmp_path / 'state' / 'ca.pem'}" in text
+        ws_url = re.search(r"ws +(ws://\S+)", text).group(1)
+        key_file = tmp_path / "state" / "api-key"
+        assert f"API key (made for this run) in {key_file}: export EVENTAPI_API_KEY=$(cat {key_file})" in text
+        assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+        key = key_file.read_text().strip()
+        assert re.fullmatch(r"da2-[a-z0-9]{26}", key)
+        assert "da2-" not in text
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(ws_url, protocols=subprotocols({"host": "localhost", "x-api-key": key}))
+            await ws.send_str('{"type":"connection_init"}')
+            assert json.loads((await ws.receive(timeout=5)).data)["type"] == "connection_ack"
+            proc.send_signal(signal.SIGTERM)
             msg = await ws.receive(timeout=10)
-        assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1001)
-    assert await asyncio.wait_for(proc.wait(), 15) == 0
+            while msg.type is aiohttp.WSMsgType.TEXT:
+                msg = await ws.receive(timeout=10)
+            assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1001)
+        assert await asyncio.wait_for(proc.wait(), 15) == 0
+    finally:
+        if proc.returncode is None:  # a failed assertion above must not leave the server running
+            proc.kill()
+            await proc.wait()
     stdout, stderr = (await proc.stdout.read()).decode(), (await proc.stderr.read()).decode()
     assert key not in stdout and key not in stderr
 
