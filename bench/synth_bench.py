@@ -23,17 +23,19 @@ from pathlib import Path
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import aws_cdk as cdk
-from aws_cdk import aws_appsync as appsync
-
-from app import TODAY_KEY, build_app, cdk_json_context
+# Imports happen inside each app function, so a fresh process pays only what that app's `app.py` would import.
 
 
 def full_app(outdir: str) -> None:
+    from app import TODAY_KEY, build_app, cdk_json_context
+
     build_app({**cdk_json_context(), TODAY_KEY: "2026-11-15"}, outdir=outdir).synth()
 
 
 def bare_app(outdir: str) -> None:
+    import aws_cdk as cdk
+    from aws_cdk import aws_appsync as appsync
+
     app = cdk.App(outdir=outdir, analytics_reporting=False)
     stack = cdk.Stack(app, "Bare")
     appsync.EventApi(
