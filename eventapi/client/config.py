@@ -13,6 +13,7 @@ formats are read (and written, so the post-deploy step can reuse them):
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -332,23 +333,28 @@ class EventsConfig:
                  project_root: str | Path = ".") -> EventsConfig:  # fmt: skip
         """Read the `config` parameter and the `api-key` SecureString (decrypted) under a stage's SSM prefix.
 
-        Give the prefix, or a stage name of cdk.json (its `ssm.prefix`). `session` is a boto3 Session (default:
-        a new one, which honours AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL).
+        Give the prefix, or a stage name of cdk.json (its `ssm.prefix`, read in the stage's `region` when it has
+        one: where the post-deploy step wrote). `session` is a boto3 Session (default: a new one, which honours
+        AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL).
         """
         if (prefix is None) == (stage is None):
             raise EventsConfigError("ssm", "give exactly one of prefix or stage")
+        region = None
         if stage is not None:
-            prefix = load_stage(stage, Path(project_root)).ssm.prefix
+            stage_config = load_stage(stage, Path(project_root))
+            prefix, region = stage_config.ssm.prefix, stage_config.region
         assert prefix is not None
         if session is None:
             import boto3  # noqa: PLC0415 - only SSM users need boto3
 
-            session = boto3.Session()
+            # boto3 reads AWS_DEFAULT_REGION but not AWS_REGION; the AWS CLI and SDKs read both.
+            session = boto3.Session(region_name=os.environ.get("AWS_REGION") or None)
         config_name, key_name = ssm_name(prefix, SsmParam.CONFIG), ssm_name(prefix, SsmParam.API_KEY)
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
         try:
-            response = session.client("ssm").get_parameters(Names=[config_name, key_name], WithDecryption=True)
+            ssm = session.client("ssm", region_name=region or session.region_name)
+            response = ssm.get_parameters(Names=[config_name, key_name], WithDecryption=True)
         except ClientError as err:
             code = err.response.get("Error", {}).get("Code", "Error")
             raise EventsConfigError(config_name, f"cannot read from SSM ({code}); check the credentials and "

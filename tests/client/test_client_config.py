@@ -195,6 +195,24 @@ def test_from_ssm_by_prefix_and_by_stage(tmp_path: Path) -> None:
                               "post-deploy step (python -m eventapi.deploy)")  # fmt: skip
 
 
+@mock_aws
+def test_from_ssm_reads_in_the_stage_region(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """By stage, SSM is read in the stage's region (where publish wrote), whatever the session's default region."""
+    ssm = boto3.client("ssm", region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    ssm.put_parameter(Name="/social/dev/events/config", Value=json.dumps(AWS.to_json()), Type="String")
+    (tmp_path / "cdk.json").write_text(json.dumps({"context": {"eventapi": {"app": "social", "stages": {
+        "dev": {"region": "eu-west-1", "namespaces": {"default": {}}}}}}}))  # fmt: skip
+    elsewhere = boto3.Session(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    assert EventsConfig.from_ssm(stage="dev", session=elsewhere, project_root=tmp_path).api_id == AWS.api_id
+    # Without a session, AWS_REGION is honoured for a prefix (boto3 itself reads only AWS_DEFAULT_REGION).
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    assert EventsConfig.from_ssm("/social/dev/events").api_id == AWS.api_id
+
+
 def test_from_ssm_needs_prefix_or_stage() -> None:
     """from_ssm refuses both or neither of prefix and stage."""
     with pytest.raises(EventsConfigError) as err:
