@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
+from eventapi.local.auth import load_authorizer
 from eventapi.local.control_plane import PortInUseError
 from eventapi.local.local_deploy import (
     EXIT_FAILED,
@@ -68,6 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--state-dir", type=Path, help=f"TLS CA and issuer key (default ${STATE_DIR_ENV} or ~/.cache/eventapi-local)"
     )
     parser.add_argument(
+        "--lambda-authorizer",
+        metavar="MODULE:FUNCTION",
+        help="a Python callable standing in for the stage's AWS_LAMBDA authorizer (see docs/local.md)",
+    )
+    parser.add_argument(
         "--ready-file", type=Path, help="write the endpoints, ports and SSM names as JSON here once ready (no secrets)"
     )
 
@@ -80,6 +86,9 @@ def options_from_args(args: argparse.Namespace) -> DeployOptions:
         raise ValueError("--moto-port: expected a port or 0 (a free one)")
     if args.port < 0 and args.tls_port < 0:
         raise ValueError("--port and --tls-port are both off; nothing to serve")
+    if args.lambda_authorizer is not None:
+        load_authorizer(args.lambda_authorizer)  # fail now, as a usage error, not after synth and moto
+
     return DeployOptions(
         stage=args.stage,
         project_root=args.project_root,
@@ -89,6 +98,7 @@ def options_from_args(args: argparse.Namespace) -> DeployOptions:
         tls_port=None if args.tls_port < 0 else args.tls_port,
         moto_port=args.moto_port,
         state_dir=args.state_dir.expanduser() if args.state_dir else None,
+        lambda_authorizer=args.lambda_authorizer,
     )
 
 

@@ -98,6 +98,7 @@ class DeployOptions:
     tls_port: int | None = 0
     moto_port: int = 0
     state_dir: Path | None = None  # TLS CA, issuer key (default ~/.cache/eventapi-local)
+    lambda_authorizer: str | None = None  # `module:function` standing in for an AWS_LAMBDA authorizer
     synth_timeout: float = SYNTH_TIMEOUT
     publish_timeout: float = PUBLISH_TIMEOUT
 
@@ -429,6 +430,7 @@ class LocalDeployment:
             account_id=api.account_id,
             api_id=api.api_id,
             cognito_user_pool_id=api.user_pool_id,
+            lambda_authorizer=opts.lambda_authorizer,
         )
         self.server = LocalServer(spec, settings)
         try:

@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from eventapi.client import EventsClient, EventsConfig
+from eventapi.local.local_deploy import DeployOptions, LocalDeployment
 from tests.e2e.conftest import ARTICLE_ID, ROOT, STAGE, UpProcess, offline_env, read_api_key, start_up
 
 
@@ -159,3 +160,32 @@ async def test_up_follows_key_rotation_done_through_the_control_plane(
     finally:
         code = up.stop()
     assert code == 0
+
+
+def test_up_refuses_an_authorizer_it_cannot_import(state_dir: Path) -> None:
+    """`up --lambda-authorizer` that does not import exits 2 with one line, before synth or moto start."""
+    done = subprocess.run(
+        [sys.executable, "-m", "eventapi.local", "up", "--stage", STAGE, "--lambda-authorizer", "nope.mod:fn"],
+        cwd=ROOT,
+        env=offline_env(state_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == "eventapi-local up: lambda authorizer 'nope.mod:fn': cannot import (No module named 'nope')\n"
+
+
+async def test_up_hands_the_lambda_authorizer_to_the_local_event_api(state_dir: Path) -> None:
+    """The `--lambda-authorizer` of `up` reaches the local Event API's settings (its behaviour: tests/local)."""
+    options = DeployOptions(
+        stage=STAGE,
+        project_root=ROOT,
+        template=ROOT / "tests" / "infra" / "snapshots" / "Social-dev.template.json",
+        state_dir=state_dir,
+        lambda_authorizer="tests.local.authorizers:allow_good",
+    )
+    async with LocalDeployment(options) as deployment:
+        assert deployment.server is not None
+        assert deployment.server.settings.lambda_authorizer == "tests.local.authorizers:allow_good"
