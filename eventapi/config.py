@@ -23,6 +23,7 @@ HANDLER_DIR = "handlers"
 # Limits from the AppSync Event API docs (reference §1, §7, §8, §9).
 MAX_NAMESPACES = 50
 MAX_HANDLER_CHARS = 32_768
+DEFAULT_SSM_KMS_KEY = "alias/aws/ssm"  # the AWS managed key for SSM SecureStrings
 API_KEY_MIN_DAYS = 1
 API_KEY_MAX_DAYS = 365
 NAMESPACE_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?$")
@@ -188,7 +189,7 @@ class LoggingConfig:
 @dataclass(frozen=True)
 class SsmConfig:
     prefix: str
-    kms_key_id: str = "alias/aws/ssm"
+    kms_key_id: str = DEFAULT_SSM_KMS_KEY
 
 
 @dataclass(frozen=True)
@@ -537,11 +538,11 @@ def _parse_stage(app: str, name: str, raw: Any, root: Path) -> StageConfig:
     kms = (
         ssm.string(
             "kmsKeyId",
-            "alias/aws/ssm",
+            DEFAULT_SSM_KMS_KEY,
             re.compile(r"^(alias/[\w/.-]+|[0-9a-f-]{36}|arn:aws[a-z-]*:kms:\S+)$"),
             "a KMS key id, key ARN or alias like 'alias/aws/ssm'",
         )
-        or "alias/aws/ssm"
+        or DEFAULT_SSM_KMS_KEY
     )
 
     tags_raw = node.get("tags", dict, {}, "an object of tag name -> string value")

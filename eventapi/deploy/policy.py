@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
-from eventapi.config import StageConfig
-
-DEFAULT_KMS_KEY: Final = "alias/aws/ssm"
+from eventapi.config import DEFAULT_SSM_KMS_KEY, StageConfig
 
 
 def deploy_policy(stage: StageConfig, *, region: str | None = None, account: str | None = None) -> dict[str, Any]:
@@ -53,7 +51,7 @@ def deploy_policy(stage: StageConfig, *, region: str | None = None, account: str
         },
     ]
     kms_key = stage.ssm.kms_key_id
-    if kms_key != DEFAULT_KMS_KEY:
+    if kms_key != DEFAULT_SSM_KMS_KEY:
         key_resource = (
             kms_key if kms_key.startswith("arn:") else "*" if kms_key.startswith("alias/") else
             f"arn:aws:kms:{region}:{account}:key/{kms_key}"

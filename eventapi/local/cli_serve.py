@@ -12,6 +12,8 @@ from pathlib import Path
 from eventapi.local.server import LocalServer, banner, run
 from eventapi.local.settings import (
     API_KEY_RE,
+    DEFAULT_PORT,
+    DEFAULT_TLS_PORT,
     STATE_DIR_ENV,
     ApiKey,
     IamCredential,
@@ -21,8 +23,6 @@ from eventapi.local.settings import (
 )
 from eventapi.local.template import LocalApiSpec, TemplateError
 
-DEFAULT_PORT = 8080
-DEFAULT_TLS_PORT = 8443
 API_KEY_ENV = "EVENTAPI_LOCAL_API_KEY"
 IAM_ENV = "EVENTAPI_LOCAL_IAM"
 

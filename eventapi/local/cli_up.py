@@ -34,11 +34,9 @@ from eventapi.local.local_deploy import (
     LocalDeployment,
     client_env,
 )
-from eventapi.local.settings import STATE_DIR_ENV, default_state_dir
+from eventapi.local.settings import DEFAULT_PORT, DEFAULT_TLS_PORT, STATE_DIR_ENV, default_state_dir
 
 PROG: Final = "eventapi-local up"
-DEFAULT_PORT: Final = 8080  # the same defaults as `eventapi-local serve`
-DEFAULT_TLS_PORT: Final = 8443
 DEFAULT_MOTO_PORT: Final = 5005
 
 

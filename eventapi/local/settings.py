@@ -18,6 +18,8 @@ from typing import Any
 
 STATE_DIR_ENV = "EVENTAPI_LOCAL_STATE_DIR"
 DEFAULT_STATE_DIR = Path("~/.cache/eventapi-local")
+DEFAULT_PORT = 8080  # plain http/ws of `serve` and `up`
+DEFAULT_TLS_PORT = 8443  # https/wss
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT_ID = "000000000000"
 API_KEY_PREFIX = "da2-"

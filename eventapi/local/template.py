@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from eventapi.config import AuthMode
+from eventapi.outputs import Output
 
 API_TYPE = "AWS::AppSync::Api"
 NAMESPACE_TYPE = "AWS::AppSync::ChannelNamespace"
 API_KEY_TYPE = "AWS::AppSync::ApiKey"
-REGION_OUTPUT = "EventApiRegion"
 
 
 class TemplateError(ValueError):
@@ -328,7 +328,7 @@ def _providers(logical_id: str, raw: Any) -> AuthProviders:
 
 def _region(template: Mapping[str, Any], providers: AuthProviders) -> str | None:
     outputs = _dict(template.get("Outputs"))
-    region = _literal(_dict(outputs.get(REGION_OUTPUT)).get("Value"))
+    region = _literal(_dict(outputs.get(Output.REGION.value)).get("Value"))
     if region is None and providers.cognito is not None:
         region = providers.cognito.aws_region
     return region

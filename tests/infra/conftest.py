@@ -69,15 +69,38 @@ def shipped_context() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def shipped(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """Templates of the stages that cdk.json ships (dev, prod)."""
-    return synth(shipped_context(), tmp_path_factory.mktemp("shipped"))
+def shipped_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cloud assembly of the stages that cdk.json ships (dev, prod): synthesized once per session."""
+    outdir = tmp_path_factory.mktemp("shipped")
+    synth(shipped_context(), outdir)
+    return outdir
 
 
 @pytest.fixture(scope="session")
-def full(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def full_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cloud assembly of the every-feature stage: synthesized once per session."""
+    outdir = tmp_path_factory.mktemp("full")
+    synth(full_context(), outdir)
+    return outdir
+
+
+def templates(outdir: Path) -> dict[str, dict[str, Any]]:
+    return {
+        path.name.removesuffix(".template.json"): json.loads(path.read_text())
+        for path in outdir.glob("*.template.json")
+    }
+
+
+@pytest.fixture(scope="session")
+def shipped(shipped_out: Path) -> dict[str, dict[str, Any]]:
+    """Templates of the stages that cdk.json ships (dev, prod)."""
+    return templates(shipped_out)
+
+
+@pytest.fixture(scope="session")
+def full(full_out: Path) -> dict[str, Any]:
     """The template of the every-feature stage."""
-    return synth(full_context(), tmp_path_factory.mktemp("full"))["Social-full"]
+    return templates(full_out)["Social-full"]
 
 
 def resources(template: Mapping[str, Any], kind: str) -> dict[str, dict[str, Any]]:

@@ -16,7 +16,7 @@ from cfnlint.api import ManualArgs, lint
 
 from app import build_app
 
-from .conftest import full_context, shipped_context, synth
+from .conftest import shipped_context, synth
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -52,11 +52,9 @@ def test_cdk_nag_runs_and_fails_synth(tmp_path: Path) -> None:
     assert paths == {f"{stack.node.id}/Careless/Resource"}
 
 
-def test_cdk_nag_clean_on_every_stack(tmp_path: Path) -> None:
+def test_cdk_nag_clean_on_every_stack(shipped_out: Path, full_out: Path) -> None:
     """Every shipped and every-feature stack passes AwsSolutions with zero findings and no acknowledgement."""
-    for context in (shipped_context(), full_context()):
-        outdir = tmp_path / str(len(list(tmp_path.iterdir())))
-        synth(context, outdir)
+    for outdir in (shipped_out, full_out):
         report = json.loads((outdir / "validation-report.json").read_text())
         assert report["pluginReports"] == [], report
         manifest = json.loads((outdir / "manifest.json").read_text())
@@ -74,13 +72,13 @@ def test_snapshot(stack: str, shipped: dict[str, Any], full: dict[str, Any]) -> 
     assert path.read_text() == text, f"{stack} changed: run UPDATE_SNAPSHOTS=1 make test and review git diff"
 
 
-def test_two_synths_byte_identical(tmp_path: Path) -> None:
+def test_two_synths_byte_identical(shipped_out: Path, tmp_path: Path) -> None:
     """Two synths of the same commit on the same day write byte-identical templates."""
-    first, second = tmp_path / "a", tmp_path / "b"
-    synth(shipped_context(), first)
-    synth(shipped_context(), second)
-    for template in sorted(first.glob("*.template.json")):
-        assert template.read_bytes() == (second / template.name).read_bytes(), template.name
+    synth(shipped_context(), tmp_path)
+    first = sorted(shipped_out.glob("*.template.json"))
+    assert [t.name for t in first] == ["Social-dev.template.json", "Social-prod.template.json"]
+    for template in first:
+        assert template.read_bytes() == (tmp_path / template.name).read_bytes(), template.name
 
 
 def test_bad_config_fails_synth_with_one_line(tmp_path: Path) -> None:
