@@ -299,8 +299,8 @@ class _Obj:
         return raw
 
     def string(self, key: str, default: str | None, pattern: re.Pattern[str], what: str) -> str | None:
-        raw = self.get(key, str, default, what) if key in self.value else default
-        if raw is not None and key in self.value and not pattern.fullmatch(raw):
+        raw = self.get(key, str, default, what)
+        if key in self.value and raw is not None and not pattern.fullmatch(raw):
             raise ConfigError(self.at(key), f"{_show(raw)} is not allowed; expected {what}")
         return raw
 

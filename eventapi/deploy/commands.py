@@ -171,9 +171,19 @@ def desired_params(prefix: str, cfg: EventsConfig, key: ApiKey | None) -> list[P
             p(SsmParam.USER_POOL_ID, cfg.cognito.user_pool_id),
             p(SsmParam.USER_POOL_CLIENT_ID, cfg.cognito.client_id),
         ]
-    if key is not None:
-        params += [p(SsmParam.API_KEY, key.id, SECURE), p(SsmParam.API_KEY_EXPIRES, iso(key.expires))]
-    params.append(p(SsmParam.CONFIG, _dumps(cfg.to_json())))
+    return params + _key_and_config_params(prefix, cfg, key.id if key else None, key.expires if key else None)
+
+
+def _key_and_config_params(
+    prefix: str, cfg: EventsConfig, key_value: str | None, expires: datetime | None
+) -> list[Param]:
+    """The key, its expiry and `config` (last: a client that sees the new config finds the new key written)."""
+    params = []
+    if key_value is not None:
+        params.append(Param(ssm_name(prefix, SsmParam.API_KEY), SECURE, key_value))
+    if expires is not None:
+        params.append(Param(ssm_name(prefix, SsmParam.API_KEY_EXPIRES), STRING, iso(expires)))
+    params.append(Param(ssm_name(prefix, SsmParam.CONFIG), STRING, _dumps(cfg.to_json())))
     return params
 
 
@@ -401,13 +411,7 @@ def _key_state(aws: Aws, stage: StageConfig, pub: Published) -> tuple[list[ApiKe
 
 def _key_params(pub: Published, key_value: str | None, expires: datetime) -> list[Param]:
     cfg = replace(pub.config, api_key_expires=expires)
-    params = [
-        Param(ssm_name(pub.prefix, SsmParam.API_KEY_EXPIRES), STRING, iso(expires)),
-        Param(ssm_name(pub.prefix, SsmParam.CONFIG), STRING, _dumps(cfg.to_json())),
-    ]
-    if key_value is not None:
-        params.insert(0, Param(ssm_name(pub.prefix, SsmParam.API_KEY), SECURE, key_value))
-    return params
+    return _key_and_config_params(pub.prefix, cfg, key_value, expires)
 
 
 def renew_key(
