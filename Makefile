@@ -16,7 +16,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install synth diff deploy destroy demo local lint test bench clean
+.PHONY: help install synth diff deploy destroy demo local lint test test-at test-clock bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,6 +34,13 @@ $(STAMPS)/npm: package.json package-lock.json
 	@mkdir -p $(STAMPS)
 	@echo "installing Node dependencies (the pinned aws-cdk CLI)"
 	@npm ci --no-audit --no-fund --loglevel=error > $(STAMPS)/npm.log 2>&1 || { tail -n 30 $(STAMPS)/npm.log; exit 1; }
+	@touch $@
+
+$(STAMPS)/faketime:
+	@mkdir -p $(STAMPS)
+	@command -v faketime >/dev/null || { echo "installing Debian faketime (for make test-at)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; } \
+	  || { echo "make test-at needs faketime: apt-get install faketime (as root)" >&2; exit 1; }
 	@touch $@
 
 $(STAMPS)/chromium:
@@ -78,6 +85,19 @@ lint: install ## ruff (format + check), mypy --strict on eventapi/, cfn-lint on 
 
 test: install $(STAMPS)/chromium ## Run the whole test suite
 	@$(PY) -m pytest $(PYTEST_ARGS)
+
+# A month's last minutes, a year's last minute, a leap day: `make test-clock` (and .ci/run) runs the clock tests there.
+CLOCK_INSTANTS := 2027-04-30T23:57:00 2027-12-31T23:59:00 2028-02-29T12:00:00
+
+test-at: install $(STAMPS)/faketime ## Run the clock-sensitive tests with every process at another instant: make test-at AT=2027-12-31T23:59:00
+	@test -n "$(AT)" || { echo "usage: make test-at AT=YYYY-MM-DDTHH:MM:SS (UTC)" >&2; exit 2; }
+	@offset=$$(( $$(date -u -d '$(AT)' +%s) - $$(date -u +%s) )); [ $$offset -lt 0 ] || offset="+$$offset"; \
+	  echo "== clock-sensitive tests at $(AT) UTC (faketime $${offset}s for pytest, moto, Node and every child)"; \
+	  EVENTAPI_TEST_AT='$(AT)' TZ=UTC faketime -f "$${offset}" \
+	    $(PY) -m pytest -m clock -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-clock: ## Run the clock-sensitive tests at each of CLOCK_INSTANTS
+	@for at in $(CLOCK_INSTANTS); do $(MAKE) --no-print-directory test-at AT=$$at || exit 1; done
 
 bench: $(STAMPS)/venv ## Run the benchmarks (figures and ratios, not pass/fail)
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from aws_cdk import CfnOutput, Environment, Stack, Tags
+from aws_cdk import Annotations, CfnOutput, Environment, Stack, Tags
 from constructs import Construct
 
-from eventapi.config import AuthMode, StageConfig, api_key_expiry
+from eventapi.config import (
+    DEPLOYABLE_WARN_DAYS,
+    AuthMode,
+    StageConfig,
+    api_key_deployable_days,
+    api_key_expiry,
+)
 from eventapi.infra.cognito import EventApiUserPool
 from eventapi.infra.event_api import ApiKeySpec, EventApi, LambdaAuthSpec, NamespaceSpec, OidcSpec
 from eventapi.infra.roles import EventApiRoles
@@ -91,6 +97,13 @@ class EventApiStack(Stack):
                 subscriber_principal=auth.iam.subscriber_principal,
             )
 
+        if auth.api_key and (days := api_key_deployable_days(auth.api_key.valid_days)) < DEPLOYABLE_WARN_DAYS:
+            Annotations.of(self).add_warning_v2(
+                "eventapi:shortKeyWindow",
+                f"auth.providers.apiKey.validDays {auth.api_key.valid_days}: this assembly stays deployable for "
+                f"{days} day(s) after synth (AppSync refuses a key with a day or less left); deploy it within that "
+                "or synthesize again",
+            )
         for key, value in (("app", stage.app), ("stage", stage.name), *stage.tags):
             Tags.of(self).add(key, value)
         self._outputs()

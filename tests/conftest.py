@@ -2,6 +2,15 @@
 
 import os
 
+import pytest
+
+from tests.clock import clock_problem
+
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if problem := clock_problem():
+        raise pytest.UsageError(problem)

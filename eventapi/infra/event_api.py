@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from aws_cdk import Duration, Expiration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_appsync as appsync
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
@@ -92,10 +92,9 @@ class EventApi(Construct):
             providers.append(
                 appsync.AppSyncAuthProvider(
                     authorization_type=appsync.AppSyncAuthorizationType.API_KEY,
-                    api_key_config=appsync.AppSyncApiKeyConfig(
-                        description=api_key.description,
-                        expires=Expiration.at_timestamp(int(api_key.expires.timestamp() * 1000)),
-                    ),
+                    # No `expires` here: the L2 checks it against the real clock of jsii's Node process, so an
+                    # assembly pinned to another date (eventapi:today) would stop synthesizing. Set on the L1 below.
+                    api_key_config=appsync.AppSyncApiKeyConfig(description=api_key.description),
                 )
             )
         if iam_auth:
@@ -153,6 +152,7 @@ class EventApi(Construct):
             # creates it, then deletes the old one); one definition here, read by tests and docs.
             (cfn_key,) = self.api.api_keys.values()
             cfn_key.override_logical_id(api_key_logical_id(api_key.generation))
+            cfn_key.expires = int(api_key.expires.timestamp())
         # Logging through the L1 property: the L2 `log_config` always adds a LogRetention custom-resource Lambda;
         # here retention lives on an explicit log group instead.
         log_role = iam.Role(self, "LogRole", assumed_by=iam.ServicePrincipal("appsync.amazonaws.com"))

@@ -442,6 +442,8 @@ class LocalDeployment:
                     EXIT_PORT_IN_USE,
                 ) from None
             raise
+        if self.server.tls is not None and self.server.tls.note:
+            self.log(f"tls         {self.server.tls.note}")
         endpoints = Endpoints(
             http=ports.https_url or ports.http_url or "",
             realtime=ports.wss_url or ports.ws_url or "",

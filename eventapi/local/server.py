@@ -844,6 +844,8 @@ class LocalServer:
             await web.SockSite(self._runner, sock).start()
         if settings.tls_port is not None:
             self.tls = ensure_tls(settings.state_dir)
+            if self.tls.note:
+                log.warning("%s", self.tls.note)
             sock = _bind(settings.host, settings.tls_port)
             tls_port = sock.getsockname()[1]
             await web.SockSite(self._runner, sock, ssl_context=self.tls.server_context()).start()
@@ -881,6 +883,8 @@ def banner(server: LocalServer) -> list[str]:
     lines.append(f"  API keys: {len(server.keys)} valid")
     if server.tls is not None:
         lines.append(f"  {server.tls.node_extra_ca_certs}")
+        if server.tls.note:
+            lines.append(f"  note: {server.tls.note}")
     return lines
 
 

@@ -38,6 +38,7 @@ class TlsFiles:
     ca_cert: Path
     cert: Path
     key: Path
+    note: str | None = None  # set when an expired or expiring CA was replaced: clients must trust the new one
 
     def server_context(self) -> ssl.SSLContext:
         """An `ssl.SSLContext` serving the local certificate."""
@@ -152,9 +153,18 @@ def _load_ca(state_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivate
         key = serialization.load_pem_private_key((state_dir / CA_KEY_FILE).read_bytes(), password=None)
     except (OSError, ValueError):
         return None
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or cert.not_valid_after_utc - RENEW_BEFORE < _now():
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
         return None
     return cert, key
+
+
+def _renewal_note(state_dir: Path, ca: x509.Certificate) -> str:
+    ended = ca.not_valid_after_utc
+    when = f"expired on {ended:%Y-%m-%d}" if ended <= _now() else f"expires on {ended:%Y-%m-%d}"
+    return (
+        f"the local CA {state_dir / CA_FILE} {when}: made a new one at the same path; restart clients that "
+        "loaded the old one (NODE_EXTRA_CA_CERTS or a CA file) and re-import it where you trusted it by hand"
+    )
 
 
 def _server_ok(state_dir: Path, ca: x509.Certificate) -> bool:
@@ -171,7 +181,11 @@ def ensure_tls(state_dir: Path) -> TlsFiles:
     """The local CA and server certificate in `state_dir`: made on first run, renewed when near expiry."""
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     loaded = _load_ca(state_dir)
+    note = None
+    if loaded is not None and loaded[0].not_valid_after_utc - RENEW_BEFORE < _now():
+        note = _renewal_note(state_dir, loaded[0])
+        loaded = None
     ca, ca_key = loaded if loaded is not None else _make_ca(state_dir)
     if loaded is None or not _server_ok(state_dir, ca):
         _make_server(state_dir, ca, ca_key)
-    return TlsFiles(ca_cert=state_dir / CA_FILE, cert=state_dir / CERT_FILE, key=state_dir / KEY_FILE)
+    return TlsFiles(ca_cert=state_dir / CA_FILE, cert=state_dir / CERT_FILE, key=state_dir / KEY_FILE, note=note)

@@ -14,6 +14,8 @@ from eventapi.client import AuthModes, CognitoInfo, EventsConfig, EventsConfigEr
 from eventapi.config import AuthMode, SsmParam, ssm_name
 from eventapi.outputs import Output
 
+pytestmark = pytest.mark.clock
+
 AWS = EventsConfig(
     http_endpoint="https://abc.appsync-api.eu-west-1.amazonaws.com/event",
     realtime_endpoint="wss://abc.appsync-realtime-api.eu-west-1.amazonaws.com/event/realtime",

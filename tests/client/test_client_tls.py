@@ -18,6 +18,8 @@ from eventapi.client import ConnectionLostError
 from tests.client.conftest import fast_client
 from tests.client.fake_server import FakeEventApi
 
+pytestmark = pytest.mark.clock
+
 
 def make_ca_and_cert(tmp_path: Path) -> tuple[Path, Path, Path]:
     now = dt.datetime.now(dt.UTC)

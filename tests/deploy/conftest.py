@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+import time_machine
 from botocore.stub import Stubber
 from moto import mock_aws
 
@@ -18,7 +19,9 @@ from eventapi.config import ApiKeyProvider, StageConfig, load_stage
 from eventapi.outputs import Output
 
 REGION = "eu-west-1"
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+NOW = datetime(
+    2026, 11, 28, 12, 0, tzinfo=UTC
+)  # where the `clock` fixture starts; tests/deploy/test_instants.py runs elsewhere
 KEY_DESCRIPTION = ApiKeyProvider().stack_key_description  # the key the stack made (generation 1)
 
 STAGES: dict[str, Any] = {
@@ -80,7 +83,17 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def mocked(aws_env: None) -> Iterator[None]:
+def clock() -> Iterator[time_machine.Coordinates]:
+    """One clock for the code under test and moto: the process is frozen at NOW; tests move it with `move_to`.
+
+    moto runs in-process, so time-machine (which patches the C-level clock calls) moves its expiry checks too.
+    """
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def mocked(aws_env: None, clock: time_machine.Coordinates) -> Iterator[None]:
     with mock_aws():
         yield
 
@@ -148,7 +161,7 @@ def create_stack(session: Any, name: str, outputs: dict[str, str]) -> None:
 def deploy(session: Any, project: Path, stage_name: str = "dev", *, key_days: int = 200, **extra: str) -> Deployed:
     stage = load_stage(stage_name, project)
     api = create_api(session, stage.api_name)
-    expires = (NOW + timedelta(days=key_days)).replace(minute=0, second=0)
+    expires = (datetime.now(UTC) + timedelta(days=key_days)).replace(minute=0, second=0, microsecond=0)
     key = create_key(session, api["apiId"], expires)
     outputs = outputs_for(api, **extra)
     create_stack(session, stage.stack_name, outputs)

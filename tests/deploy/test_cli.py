@@ -19,7 +19,7 @@ from moto.server import ThreadedMotoServer
 from eventapi.outputs import Output
 from tests.deploy.conftest import REGION, create_api, create_key, create_stack, outputs_for, write_project
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.clock]
 ROOT = Path(__file__).resolve().parents[2]
 
 

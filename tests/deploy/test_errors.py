@@ -13,7 +13,9 @@ import eventapi.deploy.params as params_module
 from eventapi.config import SsmParam, ssm_name
 from eventapi.deploy import DeployError, ExitCode, publish
 from eventapi.deploy.__main__ import main
-from tests.deploy.conftest import NOW, Deployed, StubbedSession, ssm_values
+from tests.deploy.conftest import Deployed, StubbedSession, ssm_values
+
+pytestmark = pytest.mark.clock
 
 PREFIX = "/social/dev/events"
 DENIED = (
@@ -59,7 +61,7 @@ def test_access_denied_without_details_names_the_call(session: Any, deployed: De
         stubber.add_client_error("describe_stacks", "AccessDenied", "not allowed", 403)
 
     with pytest.raises(DeployError) as err:
-        publish(StubbedSession(session, {"cloudformation": stubs}), deployed.stage, now=NOW)
+        publish(StubbedSession(session, {"cloudformation": stubs}), deployed.stage)
 
     assert err.value.code == ExitCode.ACCESS_DENIED
     assert err.value.message == (
@@ -75,7 +77,7 @@ def test_throttling_after_retries_is_its_own_error(session: Any, deployed: Deplo
         stubber.add_client_error("get_parameters_by_path", "ThrottlingException", "Rate exceeded", 400)
 
     with pytest.raises(DeployError) as err:
-        publish(StubbedSession(session, {"ssm": stubs}), deployed.stage, now=NOW)
+        publish(StubbedSession(session, {"ssm": stubs}), deployed.stage)
 
     assert err.value.code == ExitCode.THROTTLED == 10
     assert err.value.message == (
@@ -93,7 +95,7 @@ def test_clients_use_adaptive_retries(session: Any, deployed: Deployed) -> None:
             made.append(kwargs["config"].retries)
             return super().client(service, **kwargs)
 
-    publish(Recording(session, {}), deployed.stage, now=NOW)
+    publish(Recording(session, {}), deployed.stage)
 
     assert made == [{"mode": "adaptive", "total_max_attempts": 9}] * 3  # botocore counts the first try too
 
@@ -108,7 +110,7 @@ def test_kms_failure_is_its_own_error_and_hides_the_key(session: Any, deployed: 
         stubber.add_client_error("put_parameter", "InvalidKeyId", f"Invalid keyId for value {deployed.key}", 400)
 
     with pytest.raises(DeployError) as err:
-        publish(StubbedSession(session, {"ssm": stubs}), deployed.stage, now=NOW)
+        publish(StubbedSession(session, {"ssm": stubs}), deployed.stage)
 
     assert err.value.code == ExitCode.KMS == 9
     assert err.value.message == (
@@ -134,10 +136,10 @@ def test_a_rerun_repairs_an_interrupted_publish(
 
     monkeypatch.setattr(params_module, "_put", failing_put)
     with pytest.raises(DeployError):
-        publish(session, deployed.stage, now=NOW)
+        publish(session, deployed.stage)
     monkeypatch.setattr(params_module, "_put", real_put)
 
-    report = publish(session, deployed.stage, now=NOW)
+    report = publish(session, deployed.stage)
 
     assert [c.action for c in report.changes] == ["unchanged"] * 4 + ["created"] * 7
     assert len(ssm_values(session, PREFIX)) == 11
@@ -216,7 +218,7 @@ def test_key_in_an_aws_error_message_is_masked(
     session: Any, deployed: Deployed, project: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     """An AWS error quoting the key (in a resource ARN) is printed with the key masked."""
-    publish(session, deployed.stage, now=NOW)
+    publish(session, deployed.stage)
     arn = f"arn:aws:appsync:eu-west-1:123456789012:apis/{deployed.api_id}/apikeys/{deployed.key}"
 
     def stubs(stubber: Any) -> None:

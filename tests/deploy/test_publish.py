@@ -28,6 +28,8 @@ from tests.deploy.conftest import (
     write_project,
 )
 
+pytestmark = pytest.mark.clock
+
 PREFIX = "/social/dev/events"
 
 
@@ -37,7 +39,7 @@ def name(param: SsmParam, prefix: str = PREFIX) -> str:
 
 def test_first_publish_writes_every_parameter(session: Any, deployed: Deployed) -> None:
     """The first run creates each parameter of the layout with its type and value; the key is a SecureString."""
-    report = publish(session, deployed.stage, now=NOW)
+    report = publish(session, deployed.stage)
 
     out = deployed.outputs
     values = ssm_values(session, PREFIX)
@@ -68,7 +70,7 @@ def test_first_publish_writes_every_parameter(session: Any, deployed: Deployed) 
 
 def test_config_parameter_has_the_client_schema(session: Any, deployed: Deployed) -> None:
     """The `config` JSON holds everything but the key, with exactly the keys the client reads."""
-    publish(session, deployed.stage, now=NOW)
+    publish(session, deployed.stage)
 
     raw = json.loads(ssm_values(session, PREFIX)[name(SsmParam.CONFIG)][1])
     out = deployed.outputs
@@ -92,7 +94,7 @@ def test_config_parameter_has_the_client_schema(session: Any, deployed: Deployed
 
 def test_every_parameter_is_tagged(session: Any, deployed: Deployed) -> None:
     """Each parameter carries the owner and stage tags."""
-    publish(session, deployed.stage, now=NOW)
+    publish(session, deployed.stage)
 
     for param in ssm_values(session, PREFIX):
         assert tags_of(session, param) == {"eventapi:managed-by": "eventapi-deploy", "eventapi:stage": "dev"}
@@ -100,10 +102,10 @@ def test_every_parameter_is_tagged(session: Any, deployed: Deployed) -> None:
 
 def test_rerun_with_nothing_changed_makes_no_write_call(session: Any, deployed: Deployed) -> None:
     """A second run reads, finds everything unchanged, and writes nothing."""
-    publish(session, deployed.stage, now=NOW)
+    publish(session, deployed.stage)
     log = CallLog(session)
 
-    report = publish(session, deployed.stage, now=NOW)
+    report = publish(session, deployed.stage)
 
     assert log.writes == []
     assert log.calls == ["DescribeStacks", "GetParametersByPath", "GetParametersByPath", "ListApiKeys"]
@@ -112,13 +114,13 @@ def test_rerun_with_nothing_changed_makes_no_write_call(session: Any, deployed: 
 
 def test_changed_stage_updates_only_what_changed(session: Any, project: Path, deployed: Deployed) -> None:
     """A new namespace rewrites `namespaces` and `config` (overwrite, then tags) and nothing else."""
-    publish(session, deployed.stage, now=NOW)
+    publish(session, deployed.stage)
     stages = json.loads((project / "cdk.json").read_text())["context"]["eventapi"]["stages"]
     stages["dev"]["namespaces"]["alerts"] = {}
     stage = load_stage("dev", write_project(project, stages))
     log = CallLog(session)
 
-    report = publish(session, stage, now=NOW)
+    report = publish(session, stage)
 
     updated = [c.name for c in report.changes if c.action == "updated"]
     assert updated == [name(SsmParam.NAMESPACES), name(SsmParam.CONFIG)]
@@ -130,7 +132,7 @@ def test_dry_run_plans_and_writes_nothing(session: Any, deployed: Deployed) -> N
     """--dry-run reports the plan and leaves SSM untouched."""
     log = CallLog(session)
 
-    report = publish(session, deployed.stage, dry_run=True, now=NOW)
+    report = publish(session, deployed.stage, dry_run=True)
 
     assert log.writes == []
     assert ssm_values(session, PREFIX) == {}
@@ -148,7 +150,7 @@ def test_outputs_file_replaces_describe_stacks(session: Any, project: Path, tmp_
     file.write_text(json.dumps({"Social-dev": outputs_for(api)}))
     log = CallLog(session)
 
-    publish(session, stage, outputs_file=file, now=NOW)
+    publish(session, stage, outputs_file=file)
 
     assert "DescribeStacks" not in log.calls
     assert ssm_values(session, PREFIX)[name(SsmParam.API_KEY)] == ("SecureString", key)
@@ -156,23 +158,23 @@ def test_outputs_file_replaces_describe_stacks(session: Any, project: Path, tmp_
 
 def test_stored_key_is_kept_while_it_exists(session: Any, deployed: Deployed) -> None:
     """The key already in SSM stays the current key even when a later-expiring key appears."""
-    publish(session, deployed.stage, now=NOW)
+    publish(session, deployed.stage)
     create_key(session, deployed.api_id, NOW + timedelta(days=300), "another")
 
-    publish(session, deployed.stage, now=NOW)
+    publish(session, deployed.stage)
 
     assert ssm_values(session, PREFIX)[name(SsmParam.API_KEY)][1] == deployed.key
 
 
 def test_newest_expiring_key_wins_when_the_stored_one_is_gone(session: Any, deployed: Deployed) -> None:
     """If the key in SSM was deleted, publish picks the valid key that expires last."""
-    publish(session, deployed.stage, now=NOW)
+    publish(session, deployed.stage)
     appsync = session.client("appsync")
     later = create_key(session, deployed.api_id, NOW + timedelta(days=300), "later")
     create_key(session, deployed.api_id, NOW + timedelta(days=250), "sooner")
     appsync.delete_api_key(apiId=deployed.api_id, id=deployed.key)
 
-    report = publish(session, deployed.stage, now=NOW)
+    report = publish(session, deployed.stage)
 
     assert ssm_values(session, PREFIX)[name(SsmParam.API_KEY)][1] == later
     assert [c.name for c in report.changes if c.action == "updated"] == [
@@ -186,7 +188,7 @@ def test_expiring_key_warns(session: Any, project: Path) -> None:
     """A key expiring within 30 days gives a loud warning naming renew-key."""
     dep = deploy(session, project, key_days=10)
 
-    report = publish(session, dep.stage, now=NOW)
+    report = publish(session, dep.stage)
 
     assert report.warnings == [
         "WARNING: the API key expires in 10 days (2026-12-08T12:00:00Z); clients using it will be refused then. "
@@ -201,7 +203,7 @@ def test_no_api_key_is_an_error(session: Any, project: Path) -> None:
     create_stack(session, "Social-dev", outputs_for(api))
 
     with pytest.raises(DeployError) as err:
-        publish(session, stage, now=NOW)
+        publish(session, stage)
 
     assert err.value.code == ExitCode.NO_API_KEY
     assert err.value.message == (
@@ -214,7 +216,7 @@ def test_no_api_key_is_an_error(session: Any, project: Path) -> None:
 def test_missing_stack_is_an_error(session: Any, project: Path) -> None:
     """A stage that was never deployed fails with STACK and says what to do."""
     with pytest.raises(DeployError) as err:
-        publish(session, load_stage("dev", project), now=NOW)
+        publish(session, load_stage("dev", project))
 
     assert err.value.code == ExitCode.STACK
     assert err.value.message == (
@@ -232,7 +234,7 @@ def test_missing_output_is_an_error(session: Any, project: Path) -> None:
     create_stack(session, "Social-dev", outputs)
 
     with pytest.raises(DeployError) as err:
-        publish(session, load_stage("dev", project), now=NOW)
+        publish(session, load_stage("dev", project))
 
     assert err.value.code == ExitCode.OUTPUT_MISSING
     assert err.value.message == (
@@ -247,7 +249,7 @@ def test_outputs_file_without_the_stack_is_an_error(session: Any, project: Path,
     file.write_text(json.dumps({"Other-stack": {}}))
 
     with pytest.raises(DeployError) as err:
-        publish(session, load_stage("dev", project), outputs_file=file, now=NOW)
+        publish(session, load_stage("dev", project), outputs_file=file)
 
     assert err.value.code == ExitCode.OUTPUT_MISSING
     assert err.value.message == (
@@ -265,7 +267,7 @@ def test_cognito_ids_are_published_and_removed(session: Any, project: Path) -> N
         **{Output.USER_POOL_ID.value: "eu-west-1_Pool123", Output.USER_POOL_CLIENT_ID.value: "client123"},
     )
     prefix = "/social/prod/events"
-    publish(session, dep.stage, now=NOW)
+    publish(session, dep.stage)
     values = ssm_values(session, prefix)
     assert values[name(SsmParam.USER_POOL_ID, prefix)] == ("String", "eu-west-1_Pool123")
     assert values[name(SsmParam.USER_POOL_CLIENT_ID, prefix)] == ("String", "client123")
@@ -284,7 +286,7 @@ def test_cognito_ids_are_published_and_removed(session: Any, project: Path) -> N
     file = project / "outputs.json"
     file.write_text(json.dumps({"Social-prod": outputs}))
 
-    report = publish(session, dep.stage, outputs_file=file, now=NOW)
+    report = publish(session, dep.stage, outputs_file=file)
 
     deleted = [c.name for c in report.changes if c.action == "deleted"]
     assert deleted == [name(SsmParam.USER_POOL_ID, prefix), name(SsmParam.USER_POOL_CLIENT_ID, prefix)]
@@ -298,7 +300,7 @@ def test_stage_without_api_key_publishes_no_key(session: Any, project: Path) -> 
     create_stack(session, "Social-iam", outputs_for(api))
     log = CallLog(session)
 
-    publish(session, stage, now=NOW)
+    publish(session, stage)
 
     names = set(ssm_values(session, "/social/iam/events"))
     assert name(SsmParam.API_KEY, "/social/iam/events") not in names
@@ -308,13 +310,13 @@ def test_stage_without_api_key_publishes_no_key(session: Any, project: Path) -> 
 
 def test_prune_deletes_tagged_strays_only(session: Any, deployed: Deployed) -> None:
     """--prune deletes parameters under the prefix that carry the owner tag but are not in the layout."""
-    publish(session, deployed.stage, now=NOW)
+    publish(session, deployed.stage)
     ssm = session.client("ssm")
     owner = [{"Key": "eventapi:managed-by", "Value": "eventapi-deploy"}]
     ssm.put_parameter(Name=f"{PREFIX}/old-name", Value="x", Type="String", Tags=owner)
     ssm.put_parameter(Name=f"{PREFIX}/someone-elses", Value="y", Type="String")
 
-    report = publish(session, deployed.stage, prune=True, now=NOW)
+    report = publish(session, deployed.stage, prune=True)
 
     assert [(c.name, c.action, c.note) for c in report.changes if c.action == "deleted"] == [
         (f"{PREFIX}/old-name", "deleted", "stray")

@@ -7,17 +7,21 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from eventapi.client.config import EventsConfig
 from eventapi.config import load_stage
 from eventapi.deploy import deploy_policy, export, publish, rotate_key, unpublish
-from tests.deploy.conftest import NOW, CallLog, Deployed, ssm_values
+from tests.deploy.conftest import CallLog, Deployed, ssm_values
+
+pytestmark = pytest.mark.clock
 
 PREFIX = "/social/dev/events"
 
 
 def test_unpublish_deletes_only_what_it_owns(session: Any, deployed: Deployed) -> None:
     """unpublish deletes its tagged parameters and keeps an untagged one of the same name and any other."""
-    publish(session, deployed.stage, now=NOW)
+    publish(session, deployed.stage)
     ssm = session.client("ssm")
     ssm.delete_parameter(Name=f"{PREFIX}/region")
     ssm.put_parameter(Name=f"{PREFIX}/region", Value="mine", Type="String")  # untagged: not ours any more
@@ -36,7 +40,7 @@ def test_unpublish_deletes_only_what_it_owns(session: Any, deployed: Deployed) -
 
 def test_unpublish_prune_removes_tagged_strays(session: Any, deployed: Deployed) -> None:
     """unpublish --prune also deletes tagged parameters outside the layout, at any depth under the prefix."""
-    publish(session, deployed.stage, now=NOW)
+    publish(session, deployed.stage)
     owner = [{"Key": "eventapi:managed-by", "Value": "eventapi-deploy"}]
     session.client("ssm").put_parameter(Name=f"{PREFIX}/v0/endpoint", Value="x", Type="String", Tags=owner)
 
@@ -47,8 +51,8 @@ def test_unpublish_prune_removes_tagged_strays(session: Any, deployed: Deployed)
 
 def test_unpublish_during_rotation_notes_the_retired_key(session: Any, deployed: Deployed) -> None:
     """unpublish removes the rotation record too, and says the retired key lives until its expiry."""
-    publish(session, deployed.stage, now=NOW)
-    rotate_key(session, deployed.stage, now=NOW)
+    publish(session, deployed.stage)
+    rotate_key(session, deployed.stage)
 
     report = unpublish(session, deployed.stage)
 
@@ -58,7 +62,7 @@ def test_unpublish_during_rotation_notes_the_retired_key(session: Any, deployed:
 
 def test_unpublish_dry_run_and_rerun(session: Any, deployed: Deployed) -> None:
     """--dry-run deletes nothing; a rerun after unpublish has nothing to do."""
-    publish(session, deployed.stage, now=NOW)
+    publish(session, deployed.stage)
     log = CallLog(session)
     unpublish(session, deployed.stage, dry_run=True)
     assert "DeleteParameters" not in log.calls
@@ -138,7 +142,7 @@ def test_policy_for_a_customer_managed_key(project: Path) -> None:
 
 def test_export_json_env_and_amplify(session: Any, deployed: Deployed, tmp_path: Path) -> None:
     """export writes each format with mode 0600, warns that the file holds the key, and the client reads it back."""
-    publish(session, deployed.stage, now=NOW)
+    publish(session, deployed.stage)
     http = deployed.outputs["EventApiHttpEndpoint"]
 
     report = export(session, deployed.stage, "json", tmp_path / "c.json")
@@ -177,7 +181,7 @@ def test_export_json_env_and_amplify(session: Any, deployed: Deployed, tmp_path:
 
 def test_export_tightens_an_existing_file(session: Any, deployed: Deployed, tmp_path: Path) -> None:
     """An existing world-readable file is replaced by one with mode 0600."""
-    publish(session, deployed.stage, now=NOW)
+    publish(session, deployed.stage)
     target = tmp_path / "eventapi.env"
     target.write_text("old")
     target.chmod(0o644)

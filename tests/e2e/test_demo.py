@@ -6,7 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import ARTICLE_ID, ROOT, offline_env
+
+pytestmark = pytest.mark.clock
 
 PARENT = f"/default/comments/{ARTICLE_ID}"
 

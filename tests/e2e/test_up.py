@@ -16,6 +16,8 @@ from eventapi.client import EventsClient, EventsConfig
 from eventapi.local.local_deploy import DeployOptions, LocalDeployment
 from tests.e2e.conftest import ARTICLE_ID, ROOT, STAGE, UpProcess, offline_env, read_api_key, start_up
 
+pytestmark = pytest.mark.clock
+
 
 async def test_up_serves_clients_configured_from_ssm_and_stops_on_sigterm(
     dev_template: Path, state_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -177,12 +179,13 @@ def test_up_refuses_an_authorizer_it_cannot_import(state_dir: Path) -> None:
     assert done.stderr == "eventapi-local up: lambda authorizer 'nope.mod:fn': cannot import (No module named 'nope')\n"
 
 
-async def test_up_hands_the_lambda_authorizer_to_the_local_event_api(state_dir: Path) -> None:
+async def test_up_hands_the_lambda_authorizer_to_the_local_event_api(state_dir: Path, dev_template: Path) -> None:
     """The `--lambda-authorizer` of `up` reaches the local Event API's settings (its behaviour: tests/local)."""
+    # A template synthesized today: a snapshot's key expiry is pinned to its synth day and ages out.
     options = DeployOptions(
         stage=STAGE,
         project_root=ROOT,
-        template=ROOT / "tests" / "infra" / "snapshots" / "Social-dev.template.json",
+        template=dev_template,
         state_dir=state_dir,
         lambda_authorizer="tests.local.authorizers:allow_good",
     )

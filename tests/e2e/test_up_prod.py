@@ -13,6 +13,8 @@ from eventapi.client import CognitoInfo, EventsClient, EventsConfig, Iam, Token
 from eventapi.config import AuthMode
 from tests.e2e.conftest import ROOT, offline_env, start_up
 
+pytestmark = pytest.mark.clock
+
 
 async def test_up_prod_cognito_token_iam_and_comments_handler(
     templates: dict[str, Path], state_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

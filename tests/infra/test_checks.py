@@ -18,6 +18,8 @@ from app import build_app
 
 from .conftest import shipped_context, synth
 
+pytestmark = pytest.mark.clock
+
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 

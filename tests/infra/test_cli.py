@@ -16,6 +16,8 @@ from eventapi.infra.summary import summarize
 
 from .conftest import TODAY
 
+pytestmark = pytest.mark.clock
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

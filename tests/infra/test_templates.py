@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
+import aws_cdk.cx_api as cxapi
 import pytest
 
+from app import TODAY_KEY, build_app
+from eventapi.config import api_key_expiry
 from eventapi.outputs import Output
 
-from .conftest import only, resources, shipped_context, synth
+from .conftest import CLI_CONTEXT, only, resources, shipped_context, synth
+
+pytestmark = pytest.mark.clock
 
 
 def modes(entries: list[dict[str, Any]]) -> list[str]:
@@ -75,8 +81,38 @@ def test_api_key_expiry_is_deterministic(shipped: dict[str, Any], full: dict[str
     assert key == {
         "ApiId": key["ApiId"],
         "Description": "Key for the full test stage [generation 1]",
-        "Expires": int(datetime(2026, 12, 16, tzinfo=UTC).timestamp()),
+        "Expires": int(datetime(2026, 12, 17, tzinfo=UTC).timestamp()),
     }
+
+
+def one_stage(valid_days: int, today: str) -> dict[str, Any]:
+    stage = {"region": "eu-west-1", "auth": {"providers": {"apiKey": {"validDays": valid_days}}}}
+    return {"eventapi": {"app": "social", "stages": {"dev": stage}}, TODAY_KEY: today, **CLI_CONTEXT}
+
+
+@pytest.mark.parametrize("today", ["2019-03-31", "2039-12-31"])
+def test_synth_at_a_date_far_from_the_real_one(today: str, tmp_path: Path) -> None:
+    """A pinned day years from the real date synthesizes: no part of synth (Python or jsii's Node) reads the clock."""
+    template = synth(one_stage(365, today), tmp_path)["Social-dev"]
+
+    expected = api_key_expiry(365, date.fromisoformat(today))
+    assert only(template, "AWS::AppSync::ApiKey")["Expires"] == int(expected.timestamp())
+
+
+def stack_warnings(valid_days: int, outdir: Path) -> list[str]:
+    assembly = build_app(one_stage(valid_days, "2026-11-15"), outdir=str(outdir)).synth()
+    messages = assembly.get_stack_artifact("Social-dev").messages
+    return [str(m.entry.data) for m in messages if m.level == cxapi.SynthesisMessageLevel.WARNING]
+
+
+def test_short_key_warns_how_long_the_assembly_stays_deployable(tmp_path: Path) -> None:
+    """validDays 3: synth warns that the assembly is deployable for 2 days; 8 days (7 deployable) is quiet."""
+    assert stack_warnings(3, tmp_path / "short") == [
+        "auth.providers.apiKey.validDays 3: this assembly stays deployable for 2 day(s) after synth (AppSync "
+        "refuses a key with a day or less left); deploy it within that or synthesize again [ack: "
+        "eventapi:shortKeyWindow]"
+    ]
+    assert stack_warnings(8, tmp_path / "week") == []
 
 
 def test_key_value_never_leaves_the_template(shipped: dict[str, Any], full: dict[str, Any]) -> None:

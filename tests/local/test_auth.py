@@ -24,6 +24,8 @@ from .conftest import (
     token,
 )
 
+pytestmark = pytest.mark.clock
+
 UNAUTHORIZED = {
     "errorType": "UnauthorizedException",
     "errorCode": 401,

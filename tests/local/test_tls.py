@@ -12,6 +12,8 @@ from eventapi.local.tls import ensure_tls
 
 from .conftest import connect, http_publish, make_settings
 
+pytestmark = pytest.mark.clock
+
 
 async def test_wss_and_https_with_local_ca(spec, state_dir, session: aiohttp.ClientSession) -> None:
     """A client trusting only the local CA publishes over https and receives over wss on the same port."""
@@ -58,3 +60,33 @@ def test_issuer_key_survives_restart(tmp_path) -> None:
     rules = TokenRules(AuthMode.OPENID_CONNECT, "https://issuer.example.com")
     tok = LocalIssuer.load_or_create(tmp_path).mint(rules, user="bob")
     assert LocalIssuer.load_or_create(tmp_path).verify(tok, rules)["preferred_username"] == "bob"
+
+
+def test_expired_ca_is_replaced_with_a_note(tmp_path) -> None:
+    """Eleven years on, the cached CA has expired: a new CA and server certificate are made, the server
+    certificate chains to the new CA and verifies then, and the note says what happened and what to do."""
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+    from cryptography import x509
+
+    made = datetime(2026, 3, 1, tzinfo=UTC)
+    with time_machine.travel(made, tick=False):
+        first = ensure_tls(tmp_path)
+    old_ca = first.ca_cert.read_bytes()
+    assert first.note is None
+    later = made + timedelta(days=11 * 365)
+    with time_machine.travel(later, tick=False):
+        again = ensure_tls(tmp_path)
+        ca = x509.load_pem_x509_certificate(again.ca_cert.read_bytes())
+        server = x509.load_pem_x509_certificate(again.cert.read_bytes())
+    assert again.ca_cert.read_bytes() != old_ca and again.ca_cert == first.ca_cert
+    server.verify_directly_issued_by(ca)
+    assert ca.not_valid_before_utc <= later < server.not_valid_after_utc
+    assert again.note == (
+        f"the local CA {tmp_path / 'ca.pem'} expired on {made + timedelta(days=3650):%Y-%m-%d}: made a new one at "
+        "the same path; restart clients that loaded the old one (NODE_EXTRA_CA_CERTS or a CA file) and re-import "
+        "it where you trusted it by hand"
+    )
+    with time_machine.travel(later, tick=False):
+        assert ensure_tls(tmp_path).note is None  # replaced once, then reused

@@ -11,15 +11,21 @@ from typing import Any
 import pytest
 
 from eventapi.config import (
+    API_KEY_MAX_DAYS,
+    API_KEY_MIN_DAYS,
+    DEPLOY_MARGIN,
     MAX_HANDLER_CHARS,
     AuthMode,
     ConfigError,
     SsmParam,
+    api_key_deployable_days,
     api_key_expiry,
     load_config,
     parse_config,
     ssm_name,
 )
+
+pytestmark = pytest.mark.clock
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,12 +96,19 @@ def test_ssm_names() -> None:
         (365, date(2026, 11, 1), datetime(2027, 10, 1, tzinfo=UTC)),
         (365, date(2026, 12, 31), datetime(2027, 11, 1, tzinfo=UTC)),
         (90, date(2026, 1, 31), datetime(2026, 3, 1, tzinfo=UTC)),
-        (30, date(2026, 11, 28), datetime(2026, 12, 29, tzinfo=UTC)),
-        (1, date(2026, 11, 28), datetime(2026, 11, 30, tzinfo=UTC)),
+        (365, date(2027, 1, 31), datetime(2027, 12, 1, tzinfo=UTC)),
+        (365, date(2028, 2, 29), datetime(2029, 1, 1, tzinfo=UTC)),
+        (62, date(2026, 12, 31), datetime(2027, 2, 1, tzinfo=UTC)),
+        (61, date(2026, 12, 31), datetime(2027, 3, 4, tzinfo=UTC)),
+        (30, date(2026, 11, 28), datetime(2026, 12, 30, tzinfo=UTC)),
+        (30, date(2028, 2, 29), datetime(2028, 4, 1, tzinfo=UTC)),
+        (1, date(2026, 11, 28), datetime(2026, 12, 1, tzinfo=UTC)),
+        (1, date(2026, 12, 31), datetime(2027, 1, 3, tzinfo=UTC)),
+        (1, date(2028, 2, 28), datetime(2028, 3, 2, tzinfo=UTC)),
     ],
 )
 def test_api_key_expiry_scheme(valid_days: int, today: date, expected: datetime) -> None:
-    """Expiry is a function of the calendar date: first of a month ahead, or midnight valid_days + 1 days out."""
+    """Expiry is a function of the calendar date: first of a month ahead, or midnight valid_days + 2 days out."""
     assert api_key_expiry(valid_days, today) == expected
 
 
@@ -111,6 +124,30 @@ def test_api_key_expiry_within_aws_limits_all_year(valid_days: int) -> None:
         assert expires - earliest_now <= timedelta(days=365)
         assert api_key_expiry(valid_days, day) == expires  # same input, same answer
         day += timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("valid_days", "days"),
+    [(1, 0), (2, 1), (7, 6), (30, 29), (61, 60), (62, 26), (92, 26), (93, 57), (200, 148), (341, 301), (365, 301)],
+)
+def test_api_key_deployable_days(valid_days: int, days: int) -> None:
+    """How long an assembly stays deployable: the worst synth instant is a day's or a month's last moment."""
+    assert api_key_deployable_days(valid_days) == days
+
+
+def test_assemblies_stay_deployable_for_every_valid_days() -> None:
+    """For every validDays, synthesized at any instant of a leap-year cycle, a deploy up to the promised number of
+    days later still leaves AppSync's day (plus the deploy margin), and no key is ever more than 365 days out."""
+    day_ends = [
+        datetime(2027, 1, 1, tzinfo=UTC) + timedelta(days=n, hours=23, minutes=59, seconds=59) for n in range(4 * 366)
+    ]
+    for valid_days in range(API_KEY_MIN_DAYS, API_KEY_MAX_DAYS + 1):
+        promised = timedelta(days=api_key_deployable_days(valid_days))
+        closest = min(api_key_expiry(valid_days, t.date()) - t for t in day_ends)
+        assert closest - promised >= timedelta(days=1) + DEPLOY_MARGIN, valid_days
+        assert closest - promised - timedelta(days=1) < timedelta(days=1) + DEPLOY_MARGIN, f"{valid_days}: not tight"
+        farthest = max(api_key_expiry(valid_days, t.date()) - t.replace(hour=0, minute=0, second=0) for t in day_ends)
+        assert farthest <= timedelta(days=API_KEY_MAX_DAYS), valid_days
 
 
 def test_api_key_expiry_stable_within_month() -> None:
