@@ -280,7 +280,7 @@ class EventApiServer:
         self.idle = asyncio.Event()
         self.idle.set()
         self.shutting_down = False
-        self.started = time.time()
+        self.started = time.monotonic()  # uptime must not jump with the wall clock
         self.deliveries = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ka_task: asyncio.Task[None] | None = None
@@ -300,7 +300,7 @@ class EventApiServer:
             "subscriptions": self.subscription_count,
             "namespaces": sorted(self.namespaces),
             "deliveries": self.deliveries,
-            "uptimeSeconds": round(time.time() - self.started, 3),
+            "uptimeSeconds": round(time.monotonic() - self.started, 3),
         }
 
     def _begin(self) -> None:
