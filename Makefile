@@ -16,7 +16,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install synth diff deploy destroy demo local lint test test-at test-clock bench clean
+.PHONY: help install synth diff deploy destroy demo local web lint test test-at test-clock bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,15 +58,18 @@ synth: install ## Synthesize every stage to cdk.out/ and print what was synthesi
 
 diff: install ## Compare a stage with what is deployed (needs AWS credentials): make diff STAGE=dev
 	@test -n "$(STAGE)" || { echo "usage: make diff STAGE=<stage>" >&2; exit 2; }
+	@$(PY) -m eventapi.deploy preflight --stage $(STAGE) --for diff # credentials, account, bootstrap: before synth
 	$(CDK) diff --context stage=$(STAGE)
 
 deploy: install ## Deploy a stage to AWS, then write its endpoints and key to SSM: make deploy STAGE=dev
 	@test -n "$(STAGE)" || { echo "usage: make deploy STAGE=<stage>" >&2; exit 2; }
+	@$(PY) -m eventapi.deploy preflight --stage $(STAGE) --for deploy # credentials, account, bootstrap: before synth
 	$(CDK) deploy --context stage=$(STAGE) --require-approval broadening --outputs-file cdk.out/outputs-$(STAGE).json
 	$(PY) -m eventapi.deploy publish --stage $(STAGE) --outputs-file cdk.out/outputs-$(STAGE).json
 
 destroy: install ## Delete a stage from AWS and the SSM parameters the post-deploy step wrote: make destroy STAGE=dev
 	@test -n "$(STAGE)" || { echo "usage: make destroy STAGE=<stage>" >&2; exit 2; }
+	@$(PY) -m eventapi.deploy preflight --stage $(STAGE) --for destroy # credentials, account, bootstrap: before synth
 	$(CDK) destroy --context stage=$(STAGE) --force
 	$(PY) -m eventapi.deploy unpublish --stage $(STAGE)
 
@@ -75,6 +78,9 @@ demo: $(STAMPS)/venv ## The seed post's scenario on a local Event API: deploy lo
 
 local: $(STAMPS)/venv ## Deploy a stage locally and keep it running (Ctrl-C stops): make local STAGE=dev
 	@$(PY) -m eventapi.local up --stage $(or $(STAGE),dev)
+
+web: $(STAMPS)/venv ## The browser page (web/) on a local deploy of dev: prints the URL; Ctrl-C stops everything
+	@$(PY) -m eventapi.local web --stage $(or $(STAGE),dev)
 
 lint: install ## ruff (format + check), mypy --strict on eventapi/, cfn-lint on the synthesized templates
 	@$(VENV)/bin/ruff format --check --quiet .

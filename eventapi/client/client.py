@@ -31,6 +31,7 @@ from eventapi.client.config import EventsConfig
 from eventapi.client.errors import (
     ClientClosedError,
     ConnectionLostError,
+    EventsConfigError,
     EventsTimeoutError,
     PublishFailedError,
     ServiceError,
@@ -75,6 +76,7 @@ from eventapi.protocol import (
     subscribe_body,
     upgrade_headers,
 )
+from eventapi.trust import TrustError, trust_context
 
 log = logging.getLogger("eventapi.client")
 
@@ -223,8 +225,9 @@ class EventsClient:
     """An AppSync Event API client; use as `async with EventsClient(config) as client:`.
 
     `config` is an `EventsConfig` or a callable returning one (sync callables run in a thread); a callable is
-    called again before every reconnect. `auth` defaults to the config's API key. TLS: `ssl` (an SSLContext, or
-    False to skip verification) or `ca_file` (a PEM bundle to trust, e.g. a local Event API's CA).
+    called again before every reconnect. `auth` defaults to the config's API key. TLS: the default CAs plus
+    `ca_file` (a PEM bundle, e.g. a local Event API's CA) and the file `$EVENTAPI_EXTRA_CA_CERTS` names, both
+    added to the default store, never replacing it; or `ssl` (an SSLContext, or False to skip verification).
     Timeouts are in seconds; `keepalive_timeout` overrides the service's `connectionTimeoutMs`.
     `max_reconnect_attempts`: None retries forever; N gives up after N failed attempts in a row and ends every
     subscription with the last error. Subscriptions buffer events without bound: consume them.
@@ -242,8 +245,11 @@ class EventsClient:
         if auth is None:
             auth = ApiKey()
         self._auth: AuthProvider = auth if isinstance(auth, AuthProvider) else Static(auth)
-        if ca_file is not None:
-            ssl = ssl_module.create_default_context(cafile=str(ca_file))
+        if ssl is None:
+            try:
+                ssl = trust_context(ca_file)
+            except TrustError as err:
+                raise EventsConfigError(err.where, err.problem) from None
         self._ssl: ssl_module.SSLContext | bool = True if ssl is None else ssl
         self._http_keepalive = http_keepalive
         self._auth_transport = auth_transport

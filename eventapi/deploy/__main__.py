@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from eventapi.config import ConfigError, load_stage
-from eventapi.deploy import commands
+from eventapi.deploy import commands, preflight
 from eventapi.deploy.aws import redacted_logs
 from eventapi.deploy.errors import DeployError, ExitCode, Redactor
 from eventapi.deploy.policy import deploy_policy
@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("env", "json", "amplify"), default="json", help="file format (default: json)")
     p.add_argument("-o", "--output", type=Path, help="file to write (default: eventapi.env, eventapi-config.json "
                    "or amplify_outputs.json)")  # fmt: skip
+    p = sub.add_parser("preflight", parents=[common], help="before cdk deploy/diff/destroy: credentials, account, "
+                       "bootstrap (make runs it first)")  # fmt: skip
+    p.add_argument(
+        "--for", dest="target", choices=preflight.TARGETS, default="deploy", help="the cdk command to check for"
+    )
     return parser
 
 
@@ -65,6 +70,9 @@ def run(args: argparse.Namespace, redactor: Redactor) -> commands.Report | dict[
     stage = load_stage(args.stage, args.project_root)
     if args.command == "policy":
         return deploy_policy(stage, region=args.region, account=args.account)
+    if args.command == "preflight":  # makes its own session: it must not call AWS without credentials
+        ready = preflight.check(stage, target=args.target, profile=args.profile, region=args.region)
+        return commands.Report("preflight", stage.name, stage.ssm.prefix, data=ready.to_json(args.target))
     session = make_session(args.profile)
     common: dict[str, Any] = {"region": args.region, "redactor": redactor}
     if args.command == "publish":
@@ -115,6 +123,9 @@ def render(result: commands.Report | dict[str, Any], as_json: bool, out: TextIO)
         values: dict[str, str] = result.data["parameters"]
         types: dict[str, str] = result.data["types"]
         _table(out, ("PARAMETER", "TYPE", "VALUE"), [(n, types[n], v) for n, v in values.items()])
+        return
+    if result.command == "preflight":
+        out.write(result.data["summary"] + "\n")
         return
     if result.command == "export":
         out.write(f"wrote {result.data['file']} ({result.data['format']}, mode 0600) from {result.prefix}\n")

@@ -29,6 +29,7 @@ class ExitCode(IntEnum):
     ROTATION = 12  # rotation in progress, none in progress, or grace period not over
     AWS = 13  # any other AWS error, or the endpoint is unreachable
     FILE = 14  # outputs file unreadable, export file not writable
+    NOT_BOOTSTRAPPED = 15  # preflight: no CDKToolkit stack in the stage's account and region
 
 
 class DeployError(Exception):

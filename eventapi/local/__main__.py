@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 for _name, _entry in (
     ("up", ("eventapi.local.cli_up", "deploy a stage locally and serve it")),
+    ("web", ("eventapi.local.cli_web", "deploy a stage locally and serve the browser page (web/) against it")),
     ("demo", ("eventapi.local.cli_demo", "the seed post's scenario, deployed locally (python -m eventapi.demo)")),
 ):
     if importlib.util.find_spec(_entry[0]) is not None:

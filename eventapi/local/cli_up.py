@@ -3,7 +3,7 @@
 Synthesizes the stage (or reads a template), starts moto (AppSync control plane + SSM) and the local Event API on
 127.0.0.1, registers the API, its namespaces and keys, runs the unchanged post-deploy step against moto, then
 prints the endpoints, where the key is (its SSM name, never its value), the AWS_ENDPOINT_URL, the
-NODE_EXTRA_CA_CERTS line and copy-paste client commands. See docs/local-deploy.md.
+NODE_EXTRA_CA_CERTS and EVENTAPI_EXTRA_CA_CERTS lines and copy-paste client commands. See docs/local-deploy.md.
 
 Exit codes: 0 stopped cleanly (Ctrl-C or SIGTERM), 2 bad arguments, 3 cdk.json/stage/template/synth, 4 a port
 is taken, 5 the post-deploy step failed, 1 anything else. Errors are one line on stderr.
@@ -18,7 +18,7 @@ import json
 import shlex
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Final
 
@@ -35,6 +35,7 @@ from eventapi.local.local_deploy import (
     client_env,
 )
 from eventapi.local.settings import DEFAULT_PORT, DEFAULT_TLS_PORT, STATE_DIR_ENV, default_state_dir
+from eventapi.trust import EXTRA_CA_CERTS_ENV
 
 PROG: Final = "eventapi-local up"
 DEFAULT_MOTO_PORT: Final = 5005
@@ -134,7 +135,7 @@ def token_command(dep: Deployed, py: str) -> str | None:
     return command
 
 
-def client_commands(dep: Deployed, py: str, ca: str) -> list[str]:
+def client_commands(dep: Deployed, py: str) -> list[str]:
     """Copy-paste `eventapi.client` subscribe and publish commands for a namespace, with an auth mode it allows."""
     name = "default" if "default" in dep.namespaces else (dep.namespaces[0] if dep.namespaces else "default")
     modes = dep.namespace_modes.get(name, {})
@@ -145,10 +146,10 @@ def client_commands(dep: Deployed, py: str, ca: str) -> list[str]:
     if token and CLIENT_AUTH["AMAZON_COGNITO_USER_POOLS"] in (sub_auth, pub_auth):
         lines.append(f"  export EVENTAPI_AUTH_TOKEN=$({token})")
     if sub_auth is not None:
-        lines.append(f"  {py} -m eventapi.client subscribe --stage {dep.stage}{sub_auth}{ca} '/{name}/*'")
+        lines.append(f"  {py} -m eventapi.client subscribe --stage {dep.stage}{sub_auth} '/{name}/*'")
     if pub_auth is not None:
         lines.append(
-            f"  {py} -m eventapi.client publish --stage {dep.stage}{pub_auth}{ca} /{name}/greetings {SAMPLE_EVENT}"
+            f"  {py} -m eventapi.client publish --stage {dep.stage}{pub_auth} /{name}/greetings {SAMPLE_EVENT}"
         )
     return lines
 
@@ -157,7 +158,6 @@ def summary(dep: Deployed) -> list[str]:
     """What `up` prints once everything runs: endpoints, where the key is, how to connect. No secrets."""
     ep = dep.endpoints
     env = client_env(dep.moto_url, dep.region)
-    ca = f" --ca-file {shlex.quote(dep.ca_cert)}" if dep.ca_cert and ep.http.startswith("https:") else ""
     py = python_command()
     lines = [
         f"local deploy of stage {dep.stage!r} is up: stack {dep.stack}, Event API {dep.api_name!r} "
@@ -176,13 +176,15 @@ def summary(dep: Deployed) -> list[str]:
     lines.append(f"  AWS_ENDPOINT_URL={dep.moto_url}   (moto: AppSync control plane + SSM)")
     if dep.ca_cert:
         lines.append(f"  NODE_EXTRA_CA_CERTS={dep.ca_cert}")
+        lines.append(f"  {EXTRA_CA_CERTS_ENV}={dep.ca_cert}   (the Python client adds it to the default CAs)")
     lines += [
         "from another shell (the credentials are local dummies):",
         "  export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()),
     ]
     if dep.ca_cert:
-        lines.append(f"  export NODE_EXTRA_CA_CERTS={shlex.quote(dep.ca_cert)}")
-    lines += client_commands(dep, py, ca)
+        ca_file = shlex.quote(dep.ca_cert)
+        lines.append(f"  export NODE_EXTRA_CA_CERTS={ca_file} {EXTRA_CA_CERTS_ENV}={ca_file}")
+    lines += client_commands(dep, py)
     lines.append("Ctrl-C stops everything.")
     return lines
 
@@ -194,13 +196,23 @@ def write_ready_file(path: Path, dep: Deployed) -> None:
     tmp.replace(path)
 
 
+# What runs beside a deployment while it is up (e.g. `web`'s page server): it returns the lines to print and
+# registers its clean-up on the stack, which is closed before the deployment stops.
+Attachment = Callable[[Deployed, contextlib.AsyncExitStack], Awaitable[list[str]]]
+
+
+async def print_summary(dep: Deployed, _stack: contextlib.AsyncExitStack) -> list[str]:
+    return summary(dep)
+
+
 async def serve(
     options: DeployOptions,
     *,
     ready_file: Path | None = None,
     out: Callable[[str], None] = print,
+    attach: Attachment = print_summary,
 ) -> int:
-    """Deploy, print the summary, wait for SIGINT/SIGTERM, tear everything down. Returns the exit code."""
+    """Deploy, attach (print the summary), wait for SIGINT/SIGTERM, tear everything down. Returns the exit code."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -219,12 +231,13 @@ async def serve(
             return EXIT_OK
         stopper.cancel()
         dep = start.result()
-        for line in summary(dep):
-            out(line)
-        if ready_file is not None:
-            write_ready_file(ready_file, dep)
-        await stop.wait()
-        out("stopping: closing sockets, stopping the Event API and moto ...")
+        async with contextlib.AsyncExitStack() as attached:
+            for line in await attach(dep, attached):
+                out(line)
+            if ready_file is not None:
+                write_ready_file(ready_file, dep)
+            await stop.wait()
+            out("stopping: closing sockets, stopping the Event API and moto ...")
         return EXIT_OK
     finally:
         await deployment.stop()
@@ -237,26 +250,41 @@ async def serve(
 
 
 def main(args: argparse.Namespace) -> int:
-    def out(line: str) -> None:
-        print(line, flush=True)
-
     try:
         options = options_from_args(args)
     except ValueError as err:
         print(f"{PROG}: {err}", file=sys.stderr)
         return 2
+    return run(options, args.ready_file, prog=PROG)
+
+
+def run(
+    options: DeployOptions,
+    ready_file: Path | None,
+    *,
+    prog: str,
+    attach: Attachment = print_summary,
+    precheck: Callable[[], None] = lambda: None,
+) -> int:
+    """`precheck`, then `serve` until Ctrl-C/SIGTERM; every failure is one line on stderr (prefixed with `prog`)
+    and an exit code."""
+
+    def out(line: str) -> None:
+        print(line, flush=True)
+
     try:
-        code = asyncio.run(serve(options, ready_file=args.ready_file, out=out))
+        precheck()
+        code = asyncio.run(serve(options, ready_file=ready_file, out=out, attach=attach))
     except PortInUseError as err:
-        print(f"{PROG}: {err}", file=sys.stderr)
+        print(f"{prog}: {err}", file=sys.stderr)
         return EXIT_PORT_IN_USE
     except LocalDeployError as err:
-        print(f"{PROG}: {err}", file=sys.stderr)
+        print(f"{prog}: {err}", file=sys.stderr)
         return err.code
     except KeyboardInterrupt:
         return EXIT_OK
     except Exception as err:  # one line, no traceback, no secrets (none are in any message we make)
-        print(f"{PROG}: unexpected error: {type(err).__name__}: {err}", file=sys.stderr)
+        print(f"{prog}: unexpected error: {type(err).__name__}: {err}", file=sys.stderr)
         return EXIT_FAILED
     out("stopped")
     return code

@@ -302,15 +302,25 @@ async def run_publish(
     timeout: float = PUBLISH_TIMEOUT,
 ) -> list[str]:
     """Run the unchanged post-deploy step against the local stand-in; return its output lines (redacted)."""
+    argv = ("publish", "--stage", stage, "--outputs-file", str(outputs_file))
+    return await run_deploy_step(argv, project_root=project_root, env=env, secrets=secrets, timeout=timeout)
+
+
+async def run_deploy_step(
+    argv: Sequence[str],
+    *,
+    project_root: Path,
+    env: Mapping[str, str],
+    secrets: Sequence[str],
+    timeout: float = PUBLISH_TIMEOUT,
+) -> list[str]:
+    """Run `python -m eventapi.deploy <argv>` as a user would; its output lines (redacted), or `LocalDeployError`."""
+    what = f"post-deploy step (python -m eventapi.deploy {argv[0]})"
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "eventapi.deploy",
-        "publish",
-        "--stage",
-        stage,
-        "--outputs-file",
-        str(outputs_file),
+        *argv,
         cwd=project_root,
         env=dict(env),
         stdout=asyncio.subprocess.PIPE,
@@ -318,17 +328,13 @@ async def run_publish(
     )
     finished = await _communicate(proc, timeout)
     if finished is None:
-        raise LocalDeployError(
-            f"post-deploy step (python -m eventapi.deploy publish) took more than {timeout:.0f} s", EXIT_PUBLISH
-        )
+        raise LocalDeployError(f"{what} took more than {timeout:.0f} s", EXIT_PUBLISH)
     out, err = finished
     text_out = redact(out.decode(errors="replace"), secrets)
     text_err = redact(err.decode(errors="replace"), secrets)
     if proc.returncode != 0:
         lines = [ln for ln in text_err.splitlines() if ln.strip()] or [f"exit code {proc.returncode}"]
-        raise LocalDeployError(
-            f"post-deploy step (python -m eventapi.deploy publish) failed: {lines[-1].strip()}", EXIT_PUBLISH
-        )
+        raise LocalDeployError(f"{what} failed: {lines[-1].strip()}", EXIT_PUBLISH)
     return [ln for ln in (text_out + text_err).splitlines() if ln.strip()]
 
 

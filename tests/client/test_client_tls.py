@@ -1,4 +1,5 @@
-"""Custom TLS: the client trusts a local Event API's own CA through `ca_file` (https:// and wss://)."""
+"""Custom TLS: the client trusts a local Event API's own CA through `ca_file` or `EVENTAPI_EXTRA_CA_CERTS`, added to
+the default CAs (https:// and wss://)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from eventapi.client import ConnectionLostError
+from eventapi.client import ConnectionLostError, EventsClient, EventsConfig, EventsConfigError
 from tests.client.conftest import fast_client
 from tests.client.fake_server import FakeEventApi
 
@@ -71,3 +72,51 @@ async def test_tls_with_ca_file(tmp_path: Path) -> None:
         assert "CERTIFICATE_VERIFY_FAILED" in str(err.value)
     finally:
         await server.stop()
+
+
+async def tls_server(tmp_path: Path) -> tuple[FakeEventApi, Path]:
+    """A fake Event API on https/wss with a certificate from its own fresh CA; returns it and the CA file."""
+    tmp_path.mkdir()
+    ca, cert, key = make_ca_and_cert(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = FakeEventApi(ssl_context=context)
+    await server.start()
+    return server, ca
+
+
+async def test_extra_ca_env_adds_to_the_default_trust(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """EVENTAPI_EXTRA_CA_CERTS is trusted alongside the default store (here SSL_CERT_FILE), which stays trusted."""
+    system, system_ca = await tls_server(tmp_path / "system")
+    local, local_ca = await tls_server(tmp_path / "local")
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", str(system_ca))  # stands in for the system's CAs
+        async with fast_client(local.config()) as client:  # without the variable: refused
+            with pytest.raises(ConnectionLostError, match="CERTIFICATE_VERIFY_FAILED"):
+                await client.publish("/default/tls", 1)
+        monkeypatch.setenv("EVENTAPI_EXTRA_CA_CERTS", str(local_ca))
+        for server in (local, system):
+            async with fast_client(server.config()) as client:
+                sub = await client.subscribe("/default/*")
+                assert (await client.publish("/default/tls", {"via": "extra"})).ok
+                async with asyncio.timeout(2):
+                    assert (await anext(sub)).data == {"via": "extra"}
+        # ca_file adds to the default store too (it used to replace it)
+        monkeypatch.delenv("EVENTAPI_EXTRA_CA_CERTS")
+        async with fast_client(system.config(), ca_file=local_ca) as client:
+            assert (await client.publish("/default/tls", 2)).ok
+    finally:
+        await system.stop()
+        await local.stop()
+
+
+def test_extra_ca_env_naming_a_missing_file_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A variable naming an unreadable file fails at construction with one line naming it and the fix."""
+    missing = tmp_path / "nope.pem"
+    monkeypatch.setenv("EVENTAPI_EXTRA_CA_CERTS", str(missing))
+    with pytest.raises(EventsConfigError) as err:
+        EventsClient(EventsConfig.create("https://localhost:1/event", "eu-west-1", api_key="da2-x"))
+    assert str(err.value) == (
+        f"EVENTAPI_EXTRA_CA_CERTS={missing}: cannot load it as a PEM CA certificate (No such file or directory); "
+        "point it at a PEM CA certificate or unset EVENTAPI_EXTRA_CA_CERTS"
+    )

@@ -91,11 +91,13 @@ class UpProcess:
         return self.stdout_path.read_text(), self.stderr_path.read_text()
 
 
-def start_up(template: Path, state_dir: Path, workdir: Path, *extra: str, stage: str = STAGE) -> UpProcess:
-    """Start `up` on free ports and wait for its ready file (fail with its stderr if it exits first)."""
+def start_up(
+    template: Path, state_dir: Path, workdir: Path, *extra: str, stage: str = STAGE, command: str = "up"
+) -> UpProcess:
+    """Start `up` (or `web`) on free ports and wait for its ready file (fail with its stderr if it exits first)."""
     ready_file = workdir / "ready.json"
     stdout_path, stderr_path = workdir / "up.stdout", workdir / "up.stderr"
-    argv = [sys.executable, "-m", "eventapi.local", "up", "--stage", stage, "--template", str(template)]
+    argv = [sys.executable, "-m", "eventapi.local", command, "--stage", stage, "--template", str(template)]
     argv += ["--port", "0", "--tls-port", "0", "--moto-port", "0", "--ready-file", str(ready_file), *extra]
     with stdout_path.open("w") as out, stderr_path.open("w") as err:
         proc = subprocess.Popen(argv, cwd=ROOT, env=offline_env(state_dir), stdout=out, stderr=err, text=True)

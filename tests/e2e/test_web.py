@@ -1,11 +1,16 @@
-"""The browser demo (web/) in headless Chromium against a local Event API: subscribe, post, receive, reconnect."""
+"""The browser demo (web/) in headless Chromium against a local Event API: subscribe, post, receive, reconnect; and
+`eventapi-local web` (make web): the page it serves, in two windows, over plain http/ws and over https/wss."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import os
+import re
 import shutil
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,11 +19,13 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from eventapi.client import EventsConfig
 from eventapi.local import ApiKey, LocalApiSpec, LocalSettings, new_api_key
 from eventapi.local.server import LocalServer
-from tests.e2e.conftest import ARTICLE_ID, NODE_DIR, ROOT
+from tests.e2e.conftest import ARTICLE_ID, NODE_DIR, ROOT, read_api_key, start_up
 
 pytestmark = pytest.mark.slow
 
@@ -30,8 +37,8 @@ CHILD_CHANNEL = f"/default/comments/{ARTICLE_ID}/new"
 SEED_COMMENT = {"date": "just now", "author": "jesse millman"}  # the seed post's test event, a fresh id each
 
 
-def browser_command() -> list[str]:
-    """`node tests/e2e/node/web_demo.mjs`; fails (never skips) when Node, Chromium or playwright-core is missing."""
+def browser_command(script: str = "web_demo.mjs") -> list[str]:
+    """`node tests/e2e/node/<script>`; fails (never skips) when Node, Chromium or playwright-core is missing."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not on PATH; install Node 20+ (make test needs it)")
@@ -39,7 +46,7 @@ def browser_command() -> list[str]:
         pytest.fail(f"{CHROMIUM} is missing; install Debian's chromium (apt-get install chromium), as make test does")
     if not (ROOT / "node_modules" / "playwright-core" / "package.json").is_file():
         pytest.fail("node_modules/playwright-core is missing; run `make install` (npm ci) first")
-    return [node, str(NODE_DIR / "web_demo.mjs")]
+    return [node, str(NODE_DIR / script)]
 
 
 @pytest.fixture
@@ -167,3 +174,55 @@ async def test_page_posts_and_receives_comments_and_reconnects(
     assert config.api_key not in output
     if keep := os.environ.get("EVENTAPI_WEB_SCREENSHOT"):  # a copy to look at: EVENTAPI_WEB_SCREENSHOT=/tmp/x.png
         shutil.copy(screenshot, keep)
+
+
+def spki_sha256(cert_file: Path) -> str:
+    """base64(sha256(SubjectPublicKeyInfo)) of a certificate: what Chromium's --ignore-certificate-errors-spki-list takes."""
+    cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+def test_web_serves_the_page_and_two_windows_see_each_others_comments(
+    tls: bool, dev_template: Path, state_dir: Path, tmp_path: Path
+) -> None:
+    """`eventapi-local web` prints the page URL; a comment posted in one window shows in another; SIGTERM stops all."""
+    tls_port = "0" if tls else "-1"
+    up = start_up(dev_template, state_dir, tmp_path, "--tls-port", tls_port, "--web-port", "0", command="web")
+    try:
+        out, _ = up.output()
+        url = re.search(r"^web page    (\S+)   \(web/; open it in two windows", out, re.M)
+        assert url is not None, out
+        page = url.group(1)
+        assert page.startswith("https://localhost:" if tls else "http://127.0.0.1:")
+        ca = up.ready["caCert"]
+        tls_line = f"TLS         the page and the API use the local CA {ca}; trust it in the browser first: "
+        assert any(line.startswith(tls_line) for line in out.splitlines()) is tls
+        assert (f"API         {up.ready['httpEndpoint']}  {up.ready['realtimeEndpoint']}   (the endpoints in SSM)"
+                in out.splitlines())  # fmt: skip
+        # When two windows open the printed URL and the first posts a comment
+        extra = [spki_sha256(state_dir / "server.pem")] if tls else []
+        done = subprocess.run([*browser_command("web_two_pages.mjs"), page, *extra], cwd=ROOT, capture_output=True,
+                              text=True, timeout=60, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        # Then both show it, subscribed, with no page or console error
+        comment = {"author": "jesse millman", "content": "unreal blog post my guy, sockets are great!"}
+        assert json.loads(done.stdout) == {
+            "first": [comment], "second": [comment], "states": ["subscribed", "subscribed"],
+            "pageErrors": [], "consoleErrors": [],
+        }  # fmt: skip
+        key = read_api_key(up.ready)
+    finally:
+        code = up.stop()
+    out, err = up.output()
+    assert code == 0, err
+    assert out.splitlines()[-2:] == ["stopping: closing sockets, stopping the Event API and moto ...", "stopped"]
+    assert key not in out + err + done.stdout + done.stderr
+    with pytest.raises(aiohttp.ClientConnectionError):  # the page server is gone too
+        asyncio.run(_get(page))
+
+
+async def _get(url: str) -> int:
+    async with aiohttp.ClientSession() as http, http.get(url, ssl=False) as resp:
+        return resp.status

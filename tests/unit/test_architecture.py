@@ -17,6 +17,7 @@ FORBIDDEN = {
     "local": ("aws_cdk", "eventapi.client", "eventapi.infra"),
     "config.py": ("aws_cdk", "boto3", "botocore", "aiohttp"),
     "outputs.py": ("aws_cdk", "boto3", "botocore", "aiohttp"),
+    "trust.py": ("aws_cdk", "boto3", "botocore", "aiohttp", "eventapi.client", "eventapi.local"),
 }
 
 

@@ -12,23 +12,13 @@
 //   {"step":"waiting","for":"python-publish"}   -> Python publishes again
 //   {"step":"done","comments":[...],"states":[...],"markupInComments":0,"pageErrors":[],"consoleErrors":[]}
 // Exits 1 with a one-line error on stderr otherwise. Never prints the config or the API key.
-import { chromium } from 'playwright-core'
+import { launchChromium, watchdog as startWatchdog } from './chromium.mjs'
 
 const [pageUrl, screenshotPath] = process.argv.slice(2)
 const STEP_TIMEOUT_MS = 10000
 const say = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
-const watchdog = setTimeout(() => {
-  process.stderr.write('web_demo: timed out after 40000 ms\n')
-  process.exit(1)
-}, 40000)
-
-// The flags this machine's headless Chromium needs (no sandbox as root, no background network to Google).
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-})
+const watchdog = startWatchdog('web_demo', 40000)
+const browser = await launchChromium()
 try {
   const page = await browser.newPage({ viewport: { width: 900, height: 900 } })
   page.setDefaultTimeout(STEP_TIMEOUT_MS)
