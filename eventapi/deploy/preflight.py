@@ -64,10 +64,11 @@ def _tilde(path: str) -> str:
 
 def credential_files(botocore_session: Any) -> tuple[str, str]:
     """The shared credentials and config files botocore reads (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE)."""
-    return tuple(  # type: ignore[return-value]
+    credentials, config = (
         _tilde(os.path.expanduser(botocore_session.get_config_variable(name)))
         for name in ("credentials_file", "config_file")
     )
+    return credentials, config
 
 
 def looked_for(botocore_session: Any) -> str:
@@ -83,11 +84,12 @@ def looked_for(botocore_session: Any) -> str:
     )
 
 
-def targets(stage: StageConfig, region: str | None, account: str | None = None) -> str:
-    """`account X, region Y` as the stage targets them (or where each would come from)."""
-    who = account or stage.account or "the credentials' (cdk.json sets none)"
-    where = region or "none (set the stage's region in cdk.json or AWS_REGION)"
-    return f"stage {stage.name} targets account {who}, region {where}"
+def targets(stage: StageConfig, region: str | None) -> str:
+    """Where the stage deploys: `cdk.json`'s account and region, or where CDK takes them from."""
+    where = f"region {region}" if region else "no region (set the stage's region in cdk.json, or AWS_REGION)"
+    if stage.account:
+        return f"stage {stage.name} targets account {stage.account}, {where}"
+    return f"stage {stage.name} targets {where} in the credentials' account (cdk.json sets no account)"
 
 
 def check(
@@ -115,7 +117,8 @@ def check(
         raise DeployError(
             ExitCode.NO_CREDENTIALS, f"{what}: AWS credentials could not be resolved ({err}); {LOCAL_HINT}"
         ) from None
-    stage_region = region or stage.region or os.environ.get("AWS_REGION") or default_region
+    # The stage's region is where its stack goes (CDK's env); only an env-agnostic stage takes the session's.
+    stage_region = stage.region or region or os.environ.get("AWS_REGION") or default_region
     if credentials is None:
         raise DeployError(
             ExitCode.NO_CREDENTIALS,

@@ -63,8 +63,8 @@ def test_no_credentials_fail_in_one_line_without_calling_aws(
         f"error: cannot {target} stage dev: no AWS credentials (looked for: env AWS_ACCESS_KEY_ID/"
         f"AWS_SECRET_ACCESS_KEY, profile 'default' (AWS_PROFILE unset) in {no_credentials}/credentials and "
         f"{no_credentials}/config (keys, SSO, credential_process, role), container/instance roles (instance "
-        "metadata off: AWS_EC2_METADATA_DISABLED)); stage dev targets account the credentials' (cdk.json sets "
-        f"none), region {REGION}; sign in (e.g. `aws sso login --profile <name>` and AWS_PROFILE=<name>) and run "
+        f"metadata off: AWS_EC2_METADATA_DISABLED)); stage dev targets region {REGION} in the credentials' account "
+        "(cdk.json sets no account); sign in (e.g. `aws sso login --profile <name>` and AWS_PROFILE=<name>) and run "
         f"again; {LOCAL_HINT}\n"
     )
 
@@ -73,7 +73,7 @@ def test_no_credentials_names_the_profile_and_the_stage_account(
     project: Path, no_credentials: Path, no_network: list[str], capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    """An SSO profile with no cached login still resolves; an empty one names AWS_PROFILE and the stage's account."""
+    """A profile without credentials (only a region): exit 4, naming AWS_PROFILE and the account cdk.json sets."""
     no_credentials.mkdir()
     (no_credentials / "config").write_text("[profile team]\nregion = us-east-2\n")
     monkeypatch.setenv("AWS_PROFILE", "team")
@@ -94,8 +94,8 @@ def test_unknown_profile_is_one_line(
     assert code == ExitCode.NO_CREDENTIALS
     assert err == (
         f"error: cannot deploy stage dev: AWS profile 'nope' is in neither {no_credentials}/credentials nor "
-        f"{no_credentials}/config; check AWS_PROFILE / --profile; stage dev targets account the credentials' "
-        f"(cdk.json sets none), region {REGION}; {LOCAL_HINT}\n"
+        f"{no_credentials}/config; check AWS_PROFILE / --profile; stage dev targets region {REGION} in the "
+        f"credentials' account (cdk.json sets no account); {LOCAL_HINT}\n"
     )
 
 
