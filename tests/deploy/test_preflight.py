@@ -18,6 +18,8 @@ from eventapi.deploy.errors import ExitCode
 from tests.deploy.conftest import REGION, STAGES, write_project
 
 ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.clock  # moto stands in for STS and CloudFormation
 MOTO_ACCOUNT = "123456789012"  # moto's default account
 LOCAL_HINT = "`make local` and `make demo` need no AWS account or credentials"
 

@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import ROOT, UpProcess, offline_env, read_api_key
+
+pytestmark = pytest.mark.clock  # a local deploy: moto, the local CA and the API key expiry read the wall clock
 
 
 def readme_client_example() -> str:

@@ -27,7 +27,7 @@ from eventapi.local import ApiKey, LocalApiSpec, LocalSettings, new_api_key
 from eventapi.local.server import LocalServer
 from tests.e2e.conftest import ARTICLE_ID, NODE_DIR, ROOT, read_api_key, start_up
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.clock]  # `web` runs a local deploy (moto, the local CA)
 
 WEB = ROOT / "web"
 DEV_TEMPLATE = ROOT / "tests" / "infra" / "snapshots" / "Social-dev.template.json"
