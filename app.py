@@ -44,7 +44,7 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
     stages = [config.stage(selected, field="--context stage")] if selected else list(config.stages)
     today = _today(app.node.try_get_context(TODAY_KEY))
     for stage in stages:
-        EventApiStack(app, stage=stage, today=today)
+        EventApiStack(app, stage=stage, today=today, project_root=ROOT)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 

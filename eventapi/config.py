@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from eventapi.config_handlers import DataSourceConfig, HandlerSide
 
 CONTEXT_KEY = "eventapi"
 HANDLER_DIR = "handlers"
@@ -179,8 +182,10 @@ class NamespaceConfig:
     name: str
     publish: tuple[AuthMode, ...] | None = None  # None = the API's default publish modes
     subscribe: tuple[AuthMode, ...] | None = None
-    handler: str | None = None  # path relative to the project root, under handlers/
+    handler: str | None = None  # the namespace's one code file, relative to the project root, under handlers/
     handler_code: str | None = None  # the file's text, read and size-checked at parse time
+    on_publish: HandlerSide | None = None  # None = no handler config for that side (code runs if it exports one)
+    on_subscribe: HandlerSide | None = None
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,7 @@ class StageConfig:
     logging: LoggingConfig
     ssm: SsmConfig
     tags: tuple[tuple[str, str], ...] = field(default=())
+    data_sources: tuple[DataSourceConfig, ...] = field(default=())
 
     @property
     def stack_name(self) -> str:
@@ -365,6 +371,8 @@ def _modes(
 
 
 def _parse_auth(node: _Obj, region: str | None) -> AuthConfig:
+    from eventapi.config_handlers import regex  # noqa: PLC0415 - config_handlers imports this module
+
     providers = node.obj("providers", tuple(PROVIDER_MODES))
     if not node.has("providers"):
         providers = _Obj(providers.path, {"apiKey": {}}, tuple(PROVIDER_MODES))
@@ -402,7 +410,7 @@ def _parse_auth(node: _Obj, region: str | None) -> AuthConfig:
             new_user_pool=new_pool,
             user_pool_id=pool_id,
             user_pool_region=pool_region if pool_region != region else None,
-            app_id_client_regex=p.get("appIdClientRegex", str, None, "a regular expression"),
+            app_id_client_regex=regex(p, "appIdClientRegex"),
         )
     if providers.has("iam"):
         p = providers.obj("iam", ("publisherPrincipal", "subscriberPrincipal"))
@@ -435,7 +443,7 @@ def _parse_auth(node: _Obj, region: str | None) -> AuthConfig:
             )
             or "",
             result_ttl_seconds=p.integer("resultTtlSeconds", 300, 0, 3600, "seconds from 0 to 3600"),
-            identity_validation_regex=p.get("identityValidationRegex", str, None, "a regular expression"),
+            identity_validation_regex=regex(p, "identityValidationRegex"),
         )
 
     configured = AuthConfig(api_key, cognito, iam, oidc, lam, (), (), ()).provider_modes
@@ -452,7 +460,11 @@ def _parse_auth(node: _Obj, region: str | None) -> AuthConfig:
     )
 
 
-def _parse_namespaces(node: _Obj, auth: AuthConfig, root: Path) -> tuple[NamespaceConfig, ...]:
+def _parse_namespaces(
+    node: _Obj, auth: AuthConfig, root: Path, sources: tuple[DataSourceConfig, ...] = ()
+) -> tuple[NamespaceConfig, ...]:
+    from eventapi.config_handlers import parse_handler_sides  # noqa: PLC0415 - it imports this module
+
     raw = node.value.get("namespaces", {"default": {}})
     path = node.at("namespaces")
     if not isinstance(raw, dict) or not raw:
@@ -477,9 +489,10 @@ def _parse_namespaces(node: _Obj, auth: AuthConfig, root: Path) -> tuple[Namespa
         if name.lower() in seen:
             raise ConfigError(ns_path, f"duplicate namespace: {name!r} clashes with {seen[name.lower()]!r}")
         seen[name.lower()] = name
-        ns = _Obj(ns_path, settings, ("publish", "subscribe", "handler"))
-        handler = ns.get("handler", str, None, f"a path to a .js file under {HANDLER_DIR}/")
-        code = _read_handler(ns.at("handler"), handler, root) if handler is not None else None
+        ns = _Obj(ns_path, settings, ("publish", "subscribe", "handler", "onPublish", "onSubscribe"))
+        on_publish, on_subscribe, code_at = parse_handler_sides(ns, sources)
+        handler = code_at[1] if code_at else None
+        code = _read_handler(code_at[0], code_at[1], root) if code_at else None
         result.append(
             NamespaceConfig(
                 name=name,
@@ -487,6 +500,8 @@ def _parse_namespaces(node: _Obj, auth: AuthConfig, root: Path) -> tuple[Namespa
                 subscribe=_modes(ns.at("subscribe"), ns.value.get("subscribe"), configured, ()) or None,
                 handler=handler,
                 handler_code=code,
+                on_publish=on_publish,
+                on_subscribe=on_subscribe,
             )
         )
     return tuple(result)
@@ -516,7 +531,7 @@ def _parse_stage(app: str, name: str, raw: Any, root: Path) -> StageConfig:
             f"{name!r} is not a valid stage name; expected 1-20 lowercase letters, digits and "
             "'-', starting with a letter",
         )
-    allowed = ("account", "region", "auth", "namespaces", "logging", "ssm", "tags")
+    allowed = ("account", "region", "auth", "namespaces", "logging", "ssm", "tags", "dataSources")
     node = _Obj(path, raw, allowed)
     if not node.value:
         raise ConfigError(
@@ -574,16 +589,20 @@ def _parse_stage(app: str, name: str, raw: Any, root: Path) -> StageConfig:
             raise ConfigError(
                 f"{path}.tags.{key}", f"{_show(value)} is not allowed; expected a string of at most 256 characters"
             )
+    from eventapi.config_handlers import parse_data_sources  # noqa: PLC0415 - it imports this module
+
+    sources = parse_data_sources(node, app, name, root)
     return StageConfig(
         app=app,
         name=name,
         account=account,
         region=region,
         auth=auth,
-        namespaces=_parse_namespaces(node, auth, root),
+        namespaces=_parse_namespaces(node, auth, root, sources),
         logging=logging,
         ssm=SsmConfig(prefix=prefix, kms_key_id=kms),
         tags=tuple(sorted(tags_raw.items())),
+        data_sources=sources,
     )
 
 

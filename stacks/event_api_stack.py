@@ -7,6 +7,7 @@ cdk-nag (wired in app.py) passes it with no acknowledgement; one, if ever needed
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from aws_cdk import Annotations, CfnOutput, Environment, Stack, Tags
 from constructs import Construct
@@ -27,7 +28,7 @@ from eventapi.outputs import Output
 class EventApiStack(Stack):
     """Attributes: `event_api` (the construct), `user_pool` (or None), `roles` (or None)."""
 
-    def __init__(self, scope: Construct, *, stage: StageConfig, today: date) -> None:
+    def __init__(self, scope: Construct, *, stage: StageConfig, today: date, project_root: Path = Path()) -> None:
         env = Environment(account=stage.account, region=stage.region) if stage.account or stage.region else None
         super().__init__(
             scope,
@@ -54,7 +55,15 @@ class EventApiStack(Stack):
             publish=auth.publish,
             subscribe=auth.subscribe,
             namespaces=[
-                NamespaceSpec(name=ns.name, publish=ns.publish, subscribe=ns.subscribe, code=ns.handler_code)
+                NamespaceSpec(
+                    name=ns.name,
+                    publish=ns.publish,
+                    subscribe=ns.subscribe,
+                    code=ns.handler_code,
+                    code_path=ns.handler,
+                    on_publish=ns.on_publish,
+                    on_subscribe=ns.on_subscribe,
+                )
                 for ns in stage.namespaces
             ],
             log_level=stage.logging.level,
@@ -79,6 +88,8 @@ class EventApiStack(Stack):
             )
             if auth.lambda_
             else None,
+            data_sources=stage.data_sources,
+            project_root=project_root,
         )
         self.roles = None
         if auth.iam is not None:

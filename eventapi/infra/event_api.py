@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_appsync as appsync
@@ -12,6 +13,10 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+from eventapi.config_handlers import DataSourceConfig, HandlerSide
+
+CODE_METADATA = "eventapi:code"  # a namespace's code file, for the local Event API (hot reload)
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,9 @@ class NamespaceSpec:
     publish: Sequence[str] | None = None
     subscribe: Sequence[str] | None = None
     code: str | None = None
+    code_path: str | None = None  # where `code` came from (relative to the project root)
+    on_publish: HandlerSide | None = None
+    on_subscribe: HandlerSide | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,8 @@ class EventApi(Construct):
         user_pool_client_regex: str | None = None,
         oidc: OidcSpec | None = None,
         lambda_auth: LambdaAuthSpec | None = None,
+        data_sources: Sequence[DataSourceConfig] = (),
+        project_root: Path = Path(),
     ) -> None:
         super().__init__(scope, id_)
         providers: list[appsync.AppSyncAuthProvider] = []
@@ -176,17 +186,52 @@ class EventApi(Construct):
             },
         )
 
-        self.namespaces: Mapping[str, appsync.ChannelNamespace] = {
-            spec.name: appsync.ChannelNamespace(
+        self.data_sources = None
+        if data_sources:
+            # Imported here: Lambda, DynamoDB and EventBridge modules cost import time on every synth.
+            from eventapi.infra.data_sources import EventApiDataSources  # noqa: PLC0415
+
+            self.data_sources = EventApiDataSources(
                 self,
-                f"Ns{spec.name}",
+                "DataSources",
                 api=self.api,
-                channel_namespace_name=spec.name,
-                code=appsync.Code.from_inline(spec.code) if spec.code is not None else None,
-                authorization_config=appsync.NamespaceAuthConfig(
-                    publish_auth_mode_types=_modes(spec.publish) if spec.publish else None,
-                    subscribe_auth_mode_types=_modes(spec.subscribe) if spec.subscribe else None,
-                ),
+                specs=data_sources,
+                project_root=project_root,
+                log_retention_days=log_retention_days,
+                service_prefix=api_name,
             )
-            for spec in namespaces
+        self.namespaces: Mapping[str, appsync.ChannelNamespace] = {
+            spec.name: self._namespace(spec) for spec in namespaces
         }
+
+    def _namespace(self, spec: NamespaceSpec) -> appsync.ChannelNamespace:
+        configs: dict[str, appsync.HandlerConfig | None] = {}
+        for key, side in (("publish_handler_config", spec.on_publish), ("subscribe_handler_config", spec.on_subscribe)):
+            configs[key] = None
+            if side is not None and (side.data_source or side.lambda_) and self.data_sources is not None:
+                from eventapi.infra.data_sources import handler_config  # noqa: PLC0415
+
+                configs[key] = handler_config(
+                    self.data_sources.sources,
+                    data_source=side.data_source,
+                    direct_lambda=side.lambda_,
+                    invoke_type=side.invoke_type.value,
+                )
+        namespace = appsync.ChannelNamespace(
+            self,
+            f"Ns{spec.name}",
+            api=self.api,
+            channel_namespace_name=spec.name,
+            code=appsync.Code.from_inline(spec.code) if spec.code is not None else None,
+            authorization_config=appsync.NamespaceAuthConfig(
+                publish_auth_mode_types=_modes(spec.publish) if spec.publish else None,
+                subscribe_auth_mode_types=_modes(spec.subscribe) if spec.subscribe else None,
+            ),
+            publish_handler_config=configs["publish_handler_config"],
+            subscribe_handler_config=configs["subscribe_handler_config"],
+        )
+        if spec.code_path is not None:
+            cfn = namespace.node.default_child
+            assert isinstance(cfn, appsync.CfnChannelNamespace)
+            cfn.add_metadata(CODE_METADATA, spec.code_path)
+        return namespace

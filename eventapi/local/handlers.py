@@ -36,8 +36,23 @@ class AppSyncError extends Error {
     this.__appsync = kind; this.errorType = errorType; this.data = data; this.info = info;
   }
 }
+function toValue(v) {
+  if (v === null || v === undefined) return { NULL: true };
+  if (typeof v === 'string') return { S: v };
+  if (typeof v === 'number') return { N: String(v) };
+  if (typeof v === 'boolean') return { BOOL: v };
+  if (Array.isArray(v)) return { L: v.map(toValue) };
+  if (typeof v === 'object') return { M: toMapValues(v) };
+  return { S: String(v) };
+}
+function toMapValues(obj) {
+  const out = {};
+  for (const [k, v] of Object.entries(obj || {})) if (v !== undefined) out[k] = toValue(v);
+  return out;
+}
 export const util = {
   error(message, errorType, data, info) { throw new AppSyncError('error', message, errorType, data, info); },
+  dynamodb: { toDynamoDB: toValue, toMapValues },
   unauthorized() { throw new AppSyncError('unauthorized', 'Unauthorized'); },
   autoId() { return randomUUID(); },
   time: {
@@ -47,8 +62,31 @@ export const util = {
   },
   log(...args) { console.error(...args); },
 };
+export { toMapValues };
 export const runtime = { earlyReturn(value) { throw Object.assign(new Error('earlyReturn'), { __early: value }); } };
 export default { util, runtime };
+"""
+
+# `@aws-appsync/utils/dynamodb`: the request builders of the built-in DynamoDB module (the shapes of the AppSync
+# Events "Built-in modules" page); the local data source (eventapi.local.data_sources) runs what they build.
+DYNAMODB_SHIM = r"""
+import { toMapValues } from './index.js';
+const keyed = (op, p, extra = {}) => ({ operation: op, key: toMapValues(p.key), ...extra });
+export function get(p) { return keyed('GetItem', p, { consistentRead: !!p.consistentRead }); }
+export function put(p) { return keyed('PutItem', p, { attributeValues: toMapValues(p.item) }); }
+export function remove(p) { return keyed('DeleteItem', p); }
+export function scan(p = {}) { return { operation: 'Scan', limit: p.limit, nextToken: p.nextToken }; }
+export function query(p) { return { operation: 'Query', query: p.query, limit: p.limit, nextToken: p.nextToken,
+  scanIndexForward: p.scanIndexForward !== false }; }
+const tables = (p, f) => Object.fromEntries(Object.entries(p.tables).map(([t, v]) => [t, f(v)]));
+export function batchPut(p) {
+  return { operation: 'BatchPutItem', tables: tables(p, (items) => items.map(toMapValues)) };
+}
+export function batchGet(p) { return { operation: 'BatchGetItem',
+  tables: tables(p, (v) => ({ keys: (v.keys || v).map(toMapValues) })) }; }
+export function batchDelete(p) {
+  return { operation: 'BatchDeleteItem', tables: tables(p, (keys) => keys.map(toMapValues)) };
+}
 """
 
 HELPER = r"""
@@ -59,9 +97,9 @@ console.log = (...args) => console.error(...args);
 console.info = console.log; console.debug = console.log; console.warn = console.log;
 const dir = process.argv[2];
 const modules = new Map();
-async function load(ns) {
-  if (!modules.has(ns)) modules.set(ns, import(pathToFileURL(join(dir, 'ns', ns + '.mjs')).href));
-  return modules.get(ns);
+async function load(file) {
+  if (!modules.has(file)) modules.set(file, import(pathToFileURL(join(dir, 'ns', file)).href));
+  return modules.get(file);
 }
 function reply(obj) { process.stdout.write(JSON.stringify(obj) + '\n'); }
 const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
@@ -69,13 +107,22 @@ rl.on('line', async (line) => {
   let req;
   try { req = JSON.parse(line); } catch { return; }
   try {
-    const mod = await load(req.ns);
-    const fn = mod[req.fn];
-    if (typeof fn !== 'function') { reply({ id: req.id, missing: true }); return; }
-    let result;
+    const mod = await load(req.file);
+    const exported = mod[req.fn];
+    if (exported === undefined || exported === null) { reply({ id: req.id, missing: true }); return; }
+    const fn = req.phase ? exported[req.phase] : exported;
+    if (typeof fn !== 'function') {
+      const what = req.phase ? `${req.fn}.${req.phase}` : req.fn;
+      const want = req.phase ? 'an object with request(ctx) and response(ctx) (the side has a data source)'
+        : 'a function (the side has no data source)';
+      const message = `${what} is not a function; export ${req.fn} as ${want}`;
+      reply({ id: req.id, error: { kind: 'crash', message } });
+      return;
+    }
+    let result, early = false;
     try { result = await fn(req.ctx); }
-    catch (err) { if (err && err.__early !== undefined) result = err.__early; else throw err; }
-    reply({ id: req.id, ok: true, result: result === undefined ? null : result });
+    catch (err) { if (err && err.__early !== undefined) { result = err.__early; early = true; } else throw err; }
+    reply({ id: req.id, ok: true, early, stash: req.ctx.stash ?? {}, result: result === undefined ? null : result });
   } catch (err) {
     if (err && err.__appsync) {
       reply({ id: req.id, error: { kind: err.__appsync, message: err.message, errorType: err.errorType ?? null } });
@@ -104,6 +151,8 @@ class HandlerResult:
 
     missing: bool
     value: Any = None
+    early: bool = False  # runtime.earlyReturn(): the request function ended the handler
+    stash: Mapping[str, Any] | None = None
 
 
 class NodeHandlers:
@@ -111,6 +160,8 @@ class NodeHandlers:
 
     def __init__(self, code: Mapping[str, str], *, node: str = "node", timeout: float = 5.0) -> None:
         self._code = dict(code)
+        self._files = {name: f"{name}.mjs" for name in self._code}
+        self._versions: dict[str, int] = {}
         self._node = node
         self._timeout = timeout
         self._dir: Path | None = None
@@ -131,12 +182,20 @@ class NodeHandlers:
         utils = root / "node_modules" / "@aws-appsync" / "utils"
         utils.mkdir(parents=True)
         (utils / "package.json").write_text(
-            json.dumps({"name": "@aws-appsync/utils", "type": "module", "exports": "./index.js"}), encoding="utf-8"
+            json.dumps(
+                {
+                    "name": "@aws-appsync/utils",
+                    "type": "module",
+                    "exports": {".": "./index.js", "./dynamodb": "./dynamodb.js"},
+                }
+            ),
+            encoding="utf-8",
         )
         (utils / "index.js").write_text(UTILS_SHIM, encoding="utf-8")
+        (utils / "dynamodb.js").write_text(DYNAMODB_SHIM, encoding="utf-8")
         (root / "ns").mkdir()
         for name, code in self._code.items():
-            (root / "ns" / f"{name}.mjs").write_text(code, encoding="utf-8")
+            (root / "ns" / self._files[name]).write_text(code, encoding="utf-8")
         (root / "helper.mjs").write_text(HELPER, encoding="utf-8")
         return root
 
@@ -189,15 +248,27 @@ class NodeHandlers:
                     future.set_exception(HandlerError("crash", message))
             self._pending.clear()
 
-    async def call(self, namespace: str, function: str, ctx: Mapping[str, Any]) -> HandlerResult:
-        """Run `function` (onPublish/onSubscribe) of `namespace`'s code with `ctx`; raises `HandlerError`."""
+    def update(self, namespace: str, code: str) -> None:
+        """New code for `namespace` (an edited file): a new module file, so the helper imports it afresh."""
+        self._code[namespace] = code
+        version = self._versions[namespace] = self._versions.get(namespace, 0) + 1
+        self._files[namespace] = f"{namespace}.{version}.mjs"
+        if self._dir is not None:
+            (self._dir / "ns" / self._files[namespace]).write_text(code, encoding="utf-8")
+
+    async def call(
+        self, namespace: str, function: str, ctx: Mapping[str, Any], *, phase: str | None = None
+    ) -> HandlerResult:
+        """Run `function` (onPublish/onSubscribe) of `namespace`'s code with `ctx` (its `request` or `response`
+        when `phase` says which); raises `HandlerError`."""
         proc = await self._ensure()
         assert proc.stdin is not None
         self._next_id += 1
         call_id = self._next_id
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[call_id] = future
-        line = json.dumps({"id": call_id, "ns": namespace, "fn": function, "ctx": ctx}, separators=(",", ":"))
+        request = {"id": call_id, "file": self._files[namespace], "fn": function, "phase": phase, "ctx": ctx}
+        line = json.dumps(request, separators=(",", ":"))
         try:
             proc.stdin.write(line.encode("utf-8") + b"\n")
             await proc.stdin.drain()
@@ -223,7 +294,13 @@ class NodeHandlers:
                 log.warning("%s.%s failed: %s", namespace, function, message[:2000])
             error_type = error.get("errorType")
             raise HandlerError(kind, message, error_type if isinstance(error_type, str) else None)
-        return HandlerResult(missing=False, value=reply.get("result"))
+        stash = reply.get("stash")
+        return HandlerResult(
+            missing=False,
+            value=reply.get("result"),
+            early=bool(reply.get("early")),
+            stash=stash if isinstance(stash, dict) else None,
+        )
 
     async def _kill(self) -> None:
         proc, self._proc = self._proc, None

@@ -55,9 +55,11 @@ from eventapi.local.control_plane import (
     local_client,
     register_api,
 )
+from eventapi.local.integrations import create_tables
 from eventapi.local.server import LocalServer
 from eventapi.local.settings import DEFAULT_REGION, IamCredential, LocalSettings, default_state_dir
 from eventapi.local.template import LocalApiSpec, TemplateError
+from eventapi.local.template_sources import not_emulated
 from eventapi.outputs import Output
 
 log = logging.getLogger(__name__)
@@ -412,6 +414,9 @@ class LocalDeployment:
             )
             template = await synthesize(stage, root, self.workdir / "cdk.out", timeout=opts.synth_timeout)
         spec = self.spec = read_spec(template)
+        refused = not_emulated({ns.name: ns.handler_configs for ns in spec.namespaces}, spec.data_sources)
+        if refused is not None:
+            raise LocalDeployError(refused, EXIT_CONFIG)
         region = stage.region or spec.region or DEFAULT_REGION
 
         self.moto = MotoServer(opts.host, opts.moto_port).start()
@@ -419,6 +424,9 @@ class LocalDeployment:
         appsync = local_client("appsync", moto_url, region=region)
         cognito_idp = local_client("cognito-idp", moto_url, region=region) if spec.providers.cognito else None
         api = self.api = await asyncio.to_thread(register_api, appsync, spec, cognito_idp=cognito_idp)
+        tables = await asyncio.to_thread(create_tables, local_client("dynamodb", moto_url, region=region), spec)
+        if tables:
+            self.log(f"moto        DynamoDB tables of the template's data sources: {', '.join(tables)}")
         self.log(
             f"moto        {moto_url} stands in for AppSync and SSM: created Event API {spec.name!r} "
             f"({api.api_id}), namespaces {', '.join(api.namespaces) or '-'}, {len(api.keys)} API key(s)"
@@ -437,6 +445,9 @@ class LocalDeployment:
             api_id=api.api_id,
             cognito_user_pool_id=api.user_pool_id,
             lambda_authorizer=opts.lambda_authorizer,
+            project_root=root,
+            assembly_dir=template.parent,
+            aws_endpoint_url=moto_url,
         )
         self.server = LocalServer(spec, settings)
         try:

@@ -42,7 +42,8 @@ from eventapi.local.auth import (
     Denied,
     Identity,
 )
-from eventapi.local.handlers import HandlerError, NodeHandlers
+from eventapi.local.handlers import HandlerError
+from eventapi.local.integrations import LocalHandlers, build_handlers
 from eventapi.local.issuer import LocalIssuer
 from eventapi.local.settings import ApiKeyStore, LocalSettings
 from eventapi.local.template import LocalApiSpec, NamespaceSpec
@@ -261,17 +262,11 @@ class EventApiServer:
         self.issuer = issuer if issuer is not None else LocalIssuer.load_or_create(settings.state_dir)
         self.auth = Authenticator(spec, settings, self.keys, self.issuer)
         self.namespaces: dict[str, NamespaceSpec] = {ns.name: ns for ns in spec.namespaces}
-        code = {ns.name: ns.handler_code for ns in spec.namespaces if ns.handler_code is not None}
-        self.handlers: NodeHandlers | None = None
-        if code and settings.emulate_handlers:
-            runner = NodeHandlers(code, node=settings.node_binary, timeout=settings.handler_timeout_seconds)
-            if runner.available:
-                self.handlers = runner
-            else:
-                log.warning("Node (%s) not found: namespace handlers are not emulated", settings.node_binary)
-        for name in code:
-            if self.handlers is None:
-                log.warning("namespace %r: handler not emulated (events are forwarded unchanged)", name)
+        # Code, code with a data source, direct Lambda: see eventapi/local/integrations.py.
+        self.handlers: LocalHandlers | None = build_handlers(spec, settings)
+        for ns in spec.namespaces:
+            if ns.has_handler and (self.handlers is None or ns.name not in self.handlers.namespaces):
+                log.warning("namespace %r: handler not emulated (events are forwarded unchanged)", ns.name)
         self.connections: set[Connection] = set()
         self.exact: dict[tuple[str, ...], dict[Subscription, None]] = {}
         self.wild: dict[tuple[str, ...], dict[Subscription, None]] = {}

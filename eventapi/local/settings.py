@@ -113,6 +113,11 @@ class LocalSettings:
     emulate_handlers: bool = True
     handler_timeout_seconds: float = 5.0
     node_binary: str = "node"
+    # Data sources and direct Lambda: where the app's functions and code files are (edits apply at once), the cloud
+    # assembly holding the staged function assets, and the moto endpoint DynamoDB tables live on (None = none).
+    project_root: Path | None = None
+    assembly_dir: Path | None = None
+    aws_endpoint_url: str | None = None
     iam_clock_skew_seconds: int = 300
     shutdown_timeout_seconds: float = 5.0
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from eventapi.config import AuthMode
+from eventapi.local.template_sources import CODE_METADATA, DataSourceSpec, read_data_sources
 from eventapi.outputs import Output
 
 API_TYPE = "AWS::AppSync::Api"
@@ -91,10 +92,11 @@ class NamespaceSpec:
     subscribe_modes: tuple[AuthMode, ...]
     handler_code: str | None = field(default=None, repr=False)
     handler_configs: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    code_path: str | None = None  # the code file the template's code came from (eventapi:code metadata)
 
     @property
     def has_handler(self) -> bool:
-        return self.handler_code is not None
+        return self.handler_code is not None or bool(self.handler_configs)
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ class LocalApiSpec:
     default_subscribe_modes: tuple[AuthMode, ...]
     namespaces: tuple[NamespaceSpec, ...]
     api_keys: tuple[ApiKeySpec, ...] = ()
+    data_sources: Mapping[str, DataSourceSpec] = field(default_factory=dict)
 
     def namespace(self, name: str) -> NamespaceSpec | None:
         """The namespace called `name` (case-sensitive), or None."""
@@ -203,6 +206,7 @@ def _parse(template: Mapping[str, Any], api_logical_id: str | None) -> LocalApiS
             own_publish = _modes(f"{lid}.PublishAuthModes", rprops.get("PublishAuthModes"), configured)
             own_subscribe = _modes(f"{lid}.SubscribeAuthModes", rprops.get("SubscribeAuthModes"), configured)
             code = rprops.get("CodeHandlers")
+            code_path = _dict(res.get("Metadata")).get(CODE_METADATA)
             namespaces.append(
                 NamespaceSpec(
                     name=ns_name,
@@ -210,6 +214,7 @@ def _parse(template: Mapping[str, Any], api_logical_id: str | None) -> LocalApiS
                     subscribe_modes=own_subscribe or default_subscribe,
                     handler_code=code if isinstance(code, str) and code.strip() else None,
                     handler_configs=_dict(rprops.get("HandlerConfigs")),
+                    code_path=code_path if isinstance(code_path, str) else None,
                 )
             )
         elif res.get("Type") == API_KEY_TYPE:
@@ -232,6 +237,7 @@ def _parse(template: Mapping[str, Any], api_logical_id: str | None) -> LocalApiS
         default_subscribe_modes=default_subscribe,
         namespaces=tuple(sorted(namespaces, key=lambda ns: ns.name)),
         api_keys=tuple(keys),
+        data_sources=read_data_sources(template, logical_id),
     )
 
 

@@ -13,7 +13,7 @@ from app import TODAY_KEY, build_app, cdk_json_context
 
 TODAY = "2026-11-15"  # the injected clock: no test depends on the real date
 # What the CDK CLI adds to the context it passes app.py, so in-process templates equal `cdk synth`'s.
-CLI_CONTEXT = {"aws:cdk:enable-path-metadata": True}
+CLI_CONTEXT = {"aws:cdk:enable-path-metadata": True, "aws:cdk:enable-asset-metadata": True}
 
 # A stage exercising every config feature the shipped stages leave out.
 FULL_STAGE: dict[str, Any] = {
@@ -45,8 +45,20 @@ FULL_STAGE: dict[str, Any] = {
     },
     "namespaces": {
         "default": {},
-        "comments": {"publish": ["AMAZON_COGNITO_USER_POOLS"], "handler": "handlers/comments.js"},
-        "telemetry": {"subscribe": ["AWS_IAM"]},
+        "comments": {
+            "publish": ["AMAZON_COGNITO_USER_POOLS"],
+            "onPublish": {"code": "handlers/comments.js", "dataSource": "comments"},
+        },
+        "telemetry": {"subscribe": ["AWS_IAM"], "onPublish": {"lambda": "audit", "invokeType": "EVENT"}},
+        "users": {"onSubscribe": {"lambda": "users"}},
+    },
+    "dataSources": {
+        "comments": {"type": "dynamodb", "partitionKey": "channel", "sortKey": "id", "pointInTimeRecovery": True},
+        "archive": {"type": "dynamodb", "tableName": "existing-archive"},
+        "users": {"type": "lambda", "function": "users", "timeoutSeconds": 3, "memoryMb": 512},
+        "audit": {"type": "lambda", "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:audit"},
+        "hook": {"type": "http", "endpoint": "https://hooks.example.com/events"},
+        "bus": {"type": "eventbridge", "eventBusArn": "arn:aws:events:us-east-1:123456789012:event-bus/default"},
     },
     "logging": {"level": "ALL", "retentionDays": 7},
     "ssm": {"prefix": "/full/events", "kmsKeyId": "alias/events"},

@@ -51,7 +51,7 @@ def test_prod_auth(shipped: dict[str, Any]) -> None:
     cognito = next(p for p in config["AuthProviders"] if p["AuthType"] == "AMAZON_COGNITO_USER_POOLS")
     pool_id = next(iter(resources(prod, "AWS::Cognito::UserPool")))
     assert cognito["CognitoConfig"] == {"AwsRegion": "eu-west-1", "UserPoolId": {"Ref": pool_id}}
-    assert only(prod, "AWS::Logs::LogGroup")["RetentionInDays"] == 90
+    assert {g["Properties"]["RetentionInDays"] for g in resources(prod, "AWS::Logs::LogGroup").values()} == {90}
 
 
 def test_user_pool_secure_defaults(shipped: dict[str, Any]) -> None:
@@ -171,6 +171,7 @@ def test_iam_roles_least_privilege(full: dict[str, Any]) -> None:
         ("appsync:EventConnect", "<id>"),
         ("appsync:EventPublish", "<id>/channelNamespace/default"),
         ("appsync:EventPublish", "<id>/channelNamespace/telemetry"),
+        ("appsync:EventPublish", "<id>/channelNamespace/users"),
     ]
     subscriber = _policy_statements(full, Output.SUBSCRIBER_ROLE_ARN)
     assert [(s["Action"], _arn_tail(s["Resource"])) for s in subscriber] == [
@@ -229,7 +230,7 @@ def test_namespaces_override_modes_and_carry_handlers(full: dict[str, Any]) -> N
     by_name = {
         ns["Properties"]["Name"]: ns["Properties"] for ns in resources(full, "AWS::AppSync::ChannelNamespace").values()
     }
-    assert list(by_name) == ["default", "comments", "telemetry"]
+    assert list(by_name) == ["default", "comments", "telemetry", "users"]
     assert "PublishAuthModes" not in by_name["default"] and "SubscribeAuthModes" not in by_name["default"]
     assert modes(by_name["comments"]["PublishAuthModes"]) == ["AMAZON_COGNITO_USER_POOLS"]
     assert "SubscribeAuthModes" not in by_name["comments"]
@@ -242,20 +243,21 @@ def test_logging_explicit_group_no_custom_resource(full: dict[str, Any]) -> None
     """Logs go to an explicit /aws/appsync/apis/<id> group with retention; no LogRetention Lambda anywhere."""
     config = only(full, "AWS::AppSync::Api")["EventConfig"]
     (api_id,) = resources(full, "AWS::AppSync::Api")
-    (role_id,) = [
-        name
-        for name, r in resources(full, "AWS::IAM::Role").items()
-        if r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"].get("Service")
-    ]
+    (role_id,) = [name for name in resources(full, "AWS::IAM::Role") if name.startswith("EventApiLogRole")]
     assert config["LogConfig"] == {
         "CloudWatchLogsRoleArn": {"Fn::GetAtt": [role_id, "Arn"]},
         "LogLevel": "ALL",
     }
-    group = only(full, "AWS::Logs::LogGroup")
+    (group,) = [
+        g["Properties"] for g in resources(full, "AWS::Logs::LogGroup").values() if "LogGroupName" in g["Properties"]
+    ]
     assert group["RetentionInDays"] == 7
     assert group["LogGroupName"] == {"Fn::Join": ["", ["/aws/appsync/apis/", {"Fn::GetAtt": [api_id, "ApiId"]}]]}
     assert not resources(full, "Custom::LogRetention")
-    assert not resources(full, "AWS::Lambda::Function")
+    # The only function is the app's own (functions/users), with its own group: no retention-setting Lambda.
+    assert [f["Metadata"]["eventapi:source"] for f in resources(full, "AWS::Lambda::Function").values()] == [
+        "functions/users"
+    ]
 
 
 def test_tags_on_every_taggable_resource(full: dict[str, Any]) -> None:

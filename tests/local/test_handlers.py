@@ -17,7 +17,7 @@ ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
 async def test_comments_handler_filters_and_stamps(server: LocalServer, session) -> None:
-    """handlers/comments.js drops empty comments and adds receivedAt to the rest."""
+    """A plain onPublish function drops empty comments and adds receivedAt to the rest."""
     ws = await connect(session, server)
     await ws.subscribe("s", "/comments/article-1/*")
     status, body = await http_publish(

@@ -9,6 +9,7 @@ import pytest
 
 from eventapi.config import AuthMode
 from eventapi.local import LocalApiSpec, TemplateError
+from eventapi.local.template_sources import not_emulated
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL = ROOT / "tests" / "infra" / "snapshots" / "Social-full.template.json"
@@ -38,8 +39,38 @@ def test_full_snapshot_every_provider() -> None:
     comments = spec.namespace("comments")
     assert (comments.publish_modes, comments.subscribe_modes, comments.has_handler) == ((COG,), (KEY, OIDC), True)
     telemetry = spec.namespace("telemetry")
-    assert (telemetry.publish_modes, telemetry.subscribe_modes, telemetry.has_handler) == ((IAM, LAM), (IAM,), False)
+    assert (telemetry.publish_modes, telemetry.subscribe_modes, telemetry.has_handler) == ((IAM, LAM), (IAM,), True)
+    assert spec.namespace("default").has_handler is False
     assert spec.namespace("nope") is None
+
+
+def test_full_snapshot_data_sources() -> None:
+    """Data sources come with what they point at: the app's function (source dir, timeout, memory), a made table's
+    keys; an existing function or table keeps its literal ARN or name and is marked not emulated."""
+    sources = LocalApiSpec.from_file(FULL).data_sources
+    users = sources["users"].function
+    assert users is not None
+    assert (users.source, users.handler, users.timeout_seconds, users.memory_mb) == (
+        "functions/users",
+        "handler.handler",
+        3,
+        512,
+    )
+    table = sources["comments"].table
+    assert table is not None and table.table_name == "social-full-comments"
+    assert [k["AttributeName"] for k in table.key_schema] == ["channel", "id"]
+    assert sources["audit"].function_arn == "arn:aws:lambda:us-east-1:123456789012:function:audit"
+    assert [name for name, s in sources.items() if s.emulated] == ["comments", "users"]
+    assert spec_side_refusal() == (
+        "namespace 'telemetry' onPublish uses data source 'audit', an existing Lambda function "
+        "(arn:aws:lambda:us-east-1:123456789012:function:audit), which the local Event API does not emulate (it runs "
+        "Lambda functions of this app and DynamoDB tables the stack makes); deploy to AWS to use it"
+    )
+
+
+def spec_side_refusal() -> str | None:
+    spec = LocalApiSpec.from_file(FULL)
+    return not_emulated({ns.name: ns.handler_configs for ns in spec.namespaces}, spec.data_sources)
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
