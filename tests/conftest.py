@@ -10,6 +10,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
 
+pytest_plugins = ["eventapi.testing.pytest_plugin"]  # the handler test kit's fixtures (handler_kit)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     if problem := clock_problem():

@@ -21,6 +21,7 @@ for _name, _entry in (
     ("up", ("eventapi.local.cli_up", "deploy a stage locally and serve it")),
     ("web", ("eventapi.local.cli_web", "deploy a stage locally and serve the browser page (web/) against it")),
     ("demo", ("eventapi.local.cli_demo", "the seed post's scenario, deployed locally (python -m eventapi.demo)")),
+    ("handler", ("eventapi.testing.cli", "evaluate a stage's namespace handler once (handler test ...)")),
 ):
     if importlib.util.find_spec(_entry[0]) is not None:
         COMMANDS[_name] = _entry
