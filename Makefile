@@ -82,10 +82,11 @@ local: $(STAMPS)/venv ## Deploy a stage locally and keep it running (Ctrl-C stop
 web: $(STAMPS)/venv ## The browser page (web/) on a local deploy of dev: prints the URL; Ctrl-C stops everything
 	@$(PY) -m eventapi.local web --stage $(or $(STAGE),dev)
 
-lint: install ## ruff (format + check), mypy --strict on eventapi/, cfn-lint on the synthesized templates
+lint: install ## ruff (format + check), mypy --strict on eventapi/, eslint (APPSYNC_JS) on handlers/, cfn-lint on the templates
 	@$(VENV)/bin/ruff format --check --quiet .
 	@$(VENV)/bin/ruff check --quiet .
 	@$(VENV)/bin/mypy eventapi
+	@npx --no-install eslint handlers/  # APPSYNC_JS restrictions (@aws-appsync/eslint-plugin); too slow for every synth
 	@$(CDK) synth --quiet 2>&1 | grep -vE 'feature flags are not configured|Supply a stack id' || true
 	@$(VENV)/bin/cfn-lint cdk.out/*.template.json
 

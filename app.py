@@ -21,6 +21,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from eventapi.config import CONTEXT_KEY, ConfigError, parse_config
+from eventapi.handler_checks import check_stage_code
 from stacks.event_api_stack import EventApiStack
 
 ROOT = Path(__file__).resolve().parent
@@ -44,7 +45,8 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
     stages = [config.stage(selected, field="--context stage")] if selected else list(config.stages)
     today = _today(app.node.try_get_context(TODAY_KEY))
     for stage in stages:
-        EventApiStack(app, stage=stage, today=today, project_root=ROOT)
+        code = {name: checked.code for name, checked in check_stage_code(stage, ROOT).items()}
+        EventApiStack(app, stage=stage, today=today, project_root=ROOT, bundled_code=code)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 

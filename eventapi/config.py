@@ -184,6 +184,7 @@ class NamespaceConfig:
     subscribe: tuple[AuthMode, ...] | None = None
     handler: str | None = None  # the namespace's one code file, relative to the project root, under handlers/
     handler_code: str | None = None  # the file's text, read and size-checked at parse time
+    handler_field: str | None = None  # the config field that named the code file (for one-line errors)
     on_publish: HandlerSide | None = None  # None = no handler config for that side (code runs if it exports one)
     on_subscribe: HandlerSide | None = None
 
@@ -500,6 +501,7 @@ def _parse_namespaces(
                 subscribe=_modes(ns.at("subscribe"), ns.value.get("subscribe"), configured, ()) or None,
                 handler=handler,
                 handler_code=code,
+                handler_field=code_at[0] if code_at else None,
                 on_publish=on_publish,
                 on_subscribe=on_subscribe,
             )

@@ -6,6 +6,7 @@ cdk-nag (wired in app.py) passes it with no acknowledgement; one, if ever needed
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
@@ -28,7 +29,16 @@ from eventapi.outputs import Output
 class EventApiStack(Stack):
     """Attributes: `event_api` (the construct), `user_pool` (or None), `roles` (or None)."""
 
-    def __init__(self, scope: Construct, *, stage: StageConfig, today: date, project_root: Path = Path()) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        stage: StageConfig,
+        today: date,
+        project_root: Path = Path(),
+        bundled_code: Mapping[str, str] | None = None,
+    ) -> None:
+        """`bundled_code`: namespace -> its code as bundled by the synth checks (default: the file as read)."""
         env = Environment(account=stage.account, region=stage.region) if stage.account or stage.region else None
         super().__init__(
             scope,
@@ -59,7 +69,7 @@ class EventApiStack(Stack):
                     name=ns.name,
                     publish=ns.publish,
                     subscribe=ns.subscribe,
-                    code=ns.handler_code,
+                    code=(bundled_code or {}).get(ns.name, ns.handler_code),
                     code_path=ns.handler,
                     on_publish=ns.on_publish,
                     on_subscribe=ns.on_subscribe,

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from eventapi.config import AuthMode, StageConfig, load_stage
+from eventapi.config import StageConfig, load_stage
 from eventapi.config_handlers import FUNCTION_ENTRY, FUNCTIONS_DIR, DataSourceConfig, DataSourceKind, HandlerSide
 from eventapi.local.control_plane import MotoServer, local_client
 from eventapi.local.data_sources import DynamoDbRunner
@@ -112,8 +112,8 @@ def _data_source(stage: StageConfig, ds: DataSourceConfig) -> DataSourceSpec:
 
 
 def spec_for_stage(stage: StageConfig) -> LocalApiSpec:
-    """The handler-relevant part of what the stage synthesizes to: namespaces' code and handler configs, data
-    sources. Auth is left out: the kit takes the identity as given."""
+    """The handler-relevant part of what the stage synthesizes to: namespaces (effective modes, code, handler
+    configs) and data sources. Auth providers are reduced to their modes: the kit takes the identity as given."""
     namespaces = []
     for ns in stage.namespaces:
         configs = {
@@ -124,11 +124,12 @@ def spec_for_stage(stage: StageConfig) -> LocalApiSpec:
             )
             if config is not None
         }
+        publish, subscribe = stage.namespace_modes(ns)
         namespaces.append(
             NamespaceSpec(
                 name=ns.name,
-                publish_modes=(),
-                subscribe_modes=(),
+                publish_modes=publish,
+                subscribe_modes=subscribe,
                 handler_code=ns.handler_code,
                 handler_configs=configs,
                 code_path=ns.handler,
@@ -138,10 +139,10 @@ def spec_for_stage(stage: StageConfig) -> LocalApiSpec:
         name=stage.api_name,
         logical_id="Api",
         region=stage.region,
-        providers=AuthProviders(api_key=True),
-        connection_modes=(AuthMode.API_KEY,),
-        default_publish_modes=(AuthMode.API_KEY,),
-        default_subscribe_modes=(AuthMode.API_KEY,),
+        providers=AuthProviders(api_key=stage.auth.api_key is not None, iam=stage.auth.iam is not None),
+        connection_modes=stage.auth.connect,
+        default_publish_modes=stage.auth.publish,
+        default_subscribe_modes=stage.auth.subscribe,
         namespaces=tuple(namespaces),
         data_sources={ds.name: _data_source(stage, ds) for ds in stage.data_sources},
     )
