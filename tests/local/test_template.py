@@ -128,3 +128,26 @@ def test_unset_modes_default_to_connection_then_providers() -> None:
     spec = LocalApiSpec.from_template(template)
     assert spec.connection_modes == (KEY,)
     assert (spec.namespace("default").publish_modes, spec.namespace("default").subscribe_modes) == ((KEY,), (KEY,))
+
+
+async def test_up_refuses_a_namespace_on_a_data_source_it_cannot_run(tmp_path: Path) -> None:
+    """`up` stops before starting anything, with one line naming the namespace side and the data source."""
+    from eventapi.local.local_deploy import EXIT_CONFIG, DeployOptions, LocalDeployError, LocalDeployment
+
+    template = json.loads(FULL.read_text())
+    for res in template["Resources"].values():
+        if res["Type"] == "AWS::AppSync::ChannelNamespace" and res["Properties"]["Name"] == "comments":
+            res["Properties"]["HandlerConfigs"] = {
+                "OnPublish": {"Behavior": "CODE", "Integration": {"DataSourceName": "hook"}}
+            }
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(template))
+    deployment = LocalDeployment(DeployOptions(stage="dev", project_root=ROOT, template=path, state_dir=tmp_path))
+    with pytest.raises(LocalDeployError) as info:
+        await deployment.start()
+    await deployment.stop()
+    assert (info.value.code, str(info.value)) == (
+        EXIT_CONFIG,
+        "namespace 'comments' onPublish uses data source 'hook', HTTP, which the local Event API does not emulate "
+        "(it runs Lambda functions of this app and DynamoDB tables the stack makes); deploy to AWS to use it",
+    )
