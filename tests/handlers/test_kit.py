@@ -17,7 +17,10 @@ import pytest
 
 from eventapi.testing import HandlerKit, cognito
 
-pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node runs APPSYNC_JS handlers")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("node") is None, reason="Node runs APPSYNC_JS handlers"),
+    pytest.mark.clock,
+]
 
 FUNCTION = """
 import os, time

@@ -13,6 +13,7 @@ from eventapi.local.template_sources import not_emulated
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL = ROOT / "tests" / "infra" / "snapshots" / "Social-full.template.json"
+pytestmark = pytest.mark.clock  # the `up` refusal test starts a LocalDeployment
 KEY, IAM, COG, OIDC, LAM = (
     AuthMode.API_KEY,
     AuthMode.AWS_IAM,
