@@ -118,6 +118,10 @@ def settings_from_args(args: argparse.Namespace) -> tuple[LocalSettings, str | N
         keepalive_seconds=args.keepalive,
         publish_rate_limit=args.publish_rate_limit,
         emulate_handlers=not args.no_handlers,
+        # The app's functions run from their source under the current directory (edits apply), else from the
+        # staged assets next to the template. DynamoDB data sources need moto: use `up`.
+        project_root=Path.cwd(),
+        assembly_dir=Path(args.template).resolve().parent,
     )
     return settings, made
 
