@@ -138,6 +138,14 @@ class LocalHandlers:
         names: set[str] = set(node.namespaces) if node is not None else set()
         for ns in spec.namespaces:
             for side, config in side_configs(ns.handler_configs).items():
+                if config.behavior == "DIRECT" and config.data_source not in workers.workers:
+                    log.warning(
+                        "namespace %r %s: function %r is not runnable here (no source directory or staged asset)",
+                        ns.name,
+                        side,
+                        config.data_source,
+                    )
+                    continue
                 self._sides[(ns.name, side)] = config
                 names.add(ns.name)
             if ns.code_path and project_root is not None and (project_root / ns.code_path).is_file():

@@ -9,7 +9,11 @@ import pytest
 
 from eventapi.testing import HandlerKit, api_key, cognito, iam
 
-pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node runs APPSYNC_JS handlers")
+# The kit starts moto (an AWS stand-in): the clock marker runs these at other instants too.
+pytestmark = [
+    pytest.mark.skipif(shutil.which("node") is None, reason="Node runs APPSYNC_JS handlers"),
+    pytest.mark.clock,
+]
 
 
 def test_users_subscribe_only_under_own_sub(handler_kit: Callable[[str], HandlerKit]) -> None:

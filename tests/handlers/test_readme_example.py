@@ -12,7 +12,10 @@ import pytest
 from eventapi.testing import HandlerKit
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node runs APPSYNC_JS handlers")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("node") is None, reason="Node runs APPSYNC_JS handlers"),
+    pytest.mark.clock,
+]
 
 
 def test_readme_example(handler_kit: Callable[[str], HandlerKit]) -> None:

@@ -152,3 +152,14 @@ async def test_up_refuses_a_namespace_on_a_data_source_it_cannot_run(tmp_path: P
         "namespace 'comments' onPublish uses data source 'hook', HTTP, which the local Event API does not emulate "
         "(it runs Lambda functions of this app and DynamoDB tables the stack makes); deploy to AWS to use it",
     )
+
+
+def test_functions_not_runnable_here_are_left_out(caplog: pytest.LogCaptureFixture) -> None:
+    """Without a function's source or staged asset, its direct-Lambda sides are left out with a warning (never a crash)."""
+    from eventapi.local.integrations import build_handlers
+    from eventapi.local.settings import LocalSettings
+
+    handlers = build_handlers(LocalApiSpec.from_file(FULL), LocalSettings(project_root=None))
+    assert handlers is not None and {"users", "telemetry"}.isdisjoint(handlers.namespaces)
+    assert "namespace 'users' onSubscribe: function 'users' is not runnable here" in caplog.text
+    assert "namespace 'telemetry' onPublish: function 'audit' is not runnable here" in caplog.text
