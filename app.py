@@ -21,6 +21,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from eventapi.config import CONTEXT_KEY, ConfigError, parse_config
+from stacks.ci_stack import CiStack
 from stacks.event_api_stack import EventApiStack
 
 ROOT = Path(__file__).resolve().parent
@@ -45,6 +46,8 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
     today = _today(app.node.try_get_context(TODAY_KEY))
     for stage in stages:
         EventApiStack(app, stage=stage, today=today)
+    if config.ci is not None and not selected:
+        CiStack(app, config=config.ci)  # `<App>-ci`: deployed once with admin credentials (`make ci-deploy`)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 

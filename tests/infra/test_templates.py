@@ -24,8 +24,8 @@ def modes(entries: list[dict[str, Any]]) -> list[str]:
 
 
 def test_shipped_stacks(shipped: dict[str, Any]) -> None:
-    """cdk.json's stages synthesize to one stack each, named <App>-<stage>."""
-    assert sorted(shipped) == ["Social-dev", "Social-prod"]
+    """cdk.json's stages synthesize to one stack each, named <App>-<stage>, plus the `ci` section's <App>-ci."""
+    assert sorted(shipped) == ["Social-ci", "Social-dev", "Social-prod"]
 
 
 def test_dev_is_the_seed_setup(shipped: dict[str, Any]) -> None:
