@@ -140,7 +140,7 @@ def _handler(props: dict[str, Any]) -> str | None:
     if "CodeHandlers" in props:
         return str(props["CodeHandlers"])
     for key in ("CodeS3Location", "HandlerConfigs"):
-        if key in props:
+        if props.get(key):  # the L2 writes an empty HandlerConfigs for a namespace without handlers
             return json.dumps(props[key], indent=1, sort_keys=True)
     return None
 
