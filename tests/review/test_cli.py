@@ -73,3 +73,16 @@ def test_unreadable_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert capsys.readouterr().err == (
         f"error: {tmp_path}: no manifest.json and no *.template.json; run `make synth` first\n"
     )
+
+
+def test_accept_file(variants: dict[str, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Ids accepted in a file (one per line, '#' comments give the reason) count like --accept; a missing file is 2."""
+    old, new = side(tmp_path, "old", variants["base"]), side(tmp_path, "new", variants["broaden"])
+    accept = tmp_path / "accepted.txt"
+    accept.write_text("# web clients publish with the key from now on\n" + "\n".join(f"{i}  # ok" for i in BROADENED))
+    assert main([str(old), str(new), "--accept-file", str(accept)]) == EXIT_OK
+    capsys.readouterr()
+    assert main([str(old), str(new), "--accept-file", str(tmp_path / "none.txt")]) == EXIT_USAGE
+    assert capsys.readouterr().err == (
+        f"error: {tmp_path / 'none.txt'}: cannot read the accept file (No such file or directory)\n"
+    )
