@@ -46,7 +46,7 @@ class Check:
 
     def line(self) -> str:
         status = "ok" if self.ok else "FAIL"
-        return f"{status:<5}{self.name:<52}{self.ms:>7.0f} ms" + (f"  {self.detail}" if self.detail else "")
+        return f"{status:<5}{self.name:<60}{self.ms:>7.0f} ms" + (f"  {self.detail}" if self.detail else "")
 
 
 @dataclass
