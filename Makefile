@@ -118,7 +118,7 @@ NEW ?= cdk.out
 REVIEW_ACCEPT_FILE ?= .github/review-accepted.txt
 
 review: install ## Review template changes for clients and security: make review [OLD=dir] [NEW=dir] [ACCEPT='id ...']
-	@if [ "$(NEW)" = cdk.out ]; then $(CDK) synth --quiet 2>&1 | grep -vE 'feature flags are not configured|Supply a stack id' || true; fi
+	@if [ "$(NEW)" = cdk.out ]; then $(CDK) synth --quiet 2>&1 | grep -vE 'feature flags are not configured|Supply a stack id' >&2 || true; fi
 	@$(PY) -m eventapi.review $(OLD) $(NEW) $(foreach id,$(ACCEPT),--accept $(id)) \
 	  $(if $(wildcard $(REVIEW_ACCEPT_FILE)),--accept-file $(REVIEW_ACCEPT_FILE))
 
