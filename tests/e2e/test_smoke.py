@@ -16,6 +16,7 @@ import pytest
 from eventapi.client.smoke import EXIT_NO_CREDENTIALS, EXIT_NOT_REFUSED, EXIT_SMOKE_FAILED
 from tests.e2e.conftest import ROOT, UpProcess, offline_env, read_api_key, ssm_client, start_up
 
+pytestmark = pytest.mark.clock  # starts local stages (moto, TLS)
 LINE = re.compile(r"^(ok|FAIL) +(.+?) +(\d+) ms(?:  (.*))?$")
 
 

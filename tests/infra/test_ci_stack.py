@@ -16,6 +16,7 @@ from stacks.ci_stack import WILDCARD_REASONS
 
 from .conftest import resources, shipped_context, synth, templates
 
+pytestmark = pytest.mark.clock  # synthesizes
 GITHUB = "token.actions.githubusercontent.com"
 IMPORTED = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
 

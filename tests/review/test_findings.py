@@ -135,7 +135,7 @@ def test_key_expiry_move_is_a_note(variants: dict[str, dict[str, Any]]) -> None:
     found = findings(variants, "base", "shortkey")
     finding = found["Social:key-expiry:EventApiKeyGen1"]
     assert finding.severity is Severity.INFO
-    assert finding.summary == "the API key's expiry moves 2027-10-01 -> 2026-12-16 (the deploy renews the key in place)"
+    assert finding.summary == "the API key's expiry moves 2027-10-01 -> 2026-12-17 (the deploy renews the key in place)"
 
 
 def test_namespace_removed_is_dangerous(variants: dict[str, dict[str, Any]]) -> None:
