@@ -91,7 +91,7 @@ class GitHubCi(Construct):
                     statements=[
                         iam.PolicyStatement(
                             sid="AssumeCdkBootstrapRoles",
-                            actions=["sts:AssumeRole", "sts:TagSession"],
+                            actions=["sts:AssumeRole"],
                             resources=[
                                 bootstrap_role_arn(qualifier, name, spec.account, spec.region)
                                 for name in DEPLOY_BOOTSTRAP_ROLES
@@ -121,7 +121,7 @@ class GitHubCi(Construct):
                     statements=[
                         iam.PolicyStatement(
                             sid="AssumeCdkLookupRoles",
-                            actions=["sts:AssumeRole", "sts:TagSession"],
+                            actions=["sts:AssumeRole"],
                             resources=[
                                 bootstrap_role_arn(qualifier, name, account, region)
                                 for account, region in targets

@@ -294,10 +294,8 @@ def _role_grants(template: dict[str, Any]) -> dict[str, set[str]]:
 def iam_findings(stack: str, old: dict[str, Any], new: dict[str, Any]) -> Iterator[Finding]:
     before, after = _role_grants(old), _role_grants(new)
     for owner in sorted(before.keys() | after.keys()):
-        gained, lost = (
-            after.get(owner, set()) - before.get(owner, set()),
-            before.get(owner, set()) - after.get(owner, set()),
-        )
+        was, now = before.get(owner, set()), after.get(owner, set())
+        gained, lost = now - was, was - now
         if not gained and not lost:
             continue
         severity = Severity.WARN if any(g.startswith("Allow") for g in gained) else Severity.INFO

@@ -120,7 +120,7 @@ def test_diff_role_trusts_pull_requests(ci: dict[str, Any]) -> None:
     (document,) = policies_of(ci, "social-ci-diff").values()
     assert plain(document)["Statement"] == [
         {
-            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Action": ["sts:AssumeRole"],
             "Effect": "Allow",
             "Resource": [
                 "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-hnb659fds-lookup-role-${AWS::AccountId}-eu-west-1"
