@@ -16,10 +16,10 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install synth diff deploy destroy demo local web lint test test-at test-clock bench clean
+.PHONY: help install synth diff deploy destroy demo local web lint test test-at test-clock bench clean review smoke ci-deploy deploy-assembly diff-assembly
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(STAMPS)/venv: requirements.txt requirements-dev.txt pyproject.toml
 	@mkdir -p $(STAMPS)
@@ -82,13 +82,15 @@ local: $(STAMPS)/venv ## Deploy a stage locally and keep it running (Ctrl-C stop
 web: $(STAMPS)/venv ## The browser page (web/) on a local deploy of dev: prints the URL; Ctrl-C stops everything
 	@$(PY) -m eventapi.local web --stage $(or $(STAGE),dev)
 
-lint: install ## ruff (format + check), mypy --strict on eventapi/, eslint (APPSYNC_JS) on handlers/, cfn-lint on the templates
+lint: install ## ruff (format + check), mypy --strict, eslint (APPSYNC_JS) on handlers/, cfn-lint, actionlint + zizmor on workflows
 	@$(VENV)/bin/ruff format --check --quiet .
 	@$(VENV)/bin/ruff check --quiet .
 	@$(VENV)/bin/mypy eventapi
 	@npx --no-install eslint handlers/  # APPSYNC_JS restrictions (@aws-appsync/eslint-plugin); too slow for every synth
 	@$(CDK) synth --quiet 2>&1 | grep -vE 'feature flags are not configured|Supply a stack id' || true
 	@$(VENV)/bin/cfn-lint cdk.out/*.template.json
+	@$(VENV)/bin/actionlint
+	@$(VENV)/bin/zizmor --offline --quiet .github/workflows
 
 test: install $(STAMPS)/chromium ## Run the whole test suite
 	@$(PY) -m pytest $(PYTEST_ARGS)
@@ -108,6 +110,37 @@ test-clock: ## Run the clock-sensitive tests at each of CLOCK_INSTANTS
 
 bench: $(STAMPS)/venv ## Run the benchmarks (figures and ratios, not pass/fail)
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+
+# --- CI/CD (the `ci` section of cdk.json; .github/workflows) -------------------------------------------------------
+# A stage's stack name, from the one definition in eventapi.config (STAGE passes through the environment).
+STACK_OF_STAGE = $$(STAGE=$(STAGE) $(PY) -c 'import os; from eventapi.config import load_stage; print(load_stage(os.environ["STAGE"]).stack_name)')
+OLD ?= tests/infra/snapshots
+NEW ?= cdk.out
+REVIEW_ACCEPT_FILE ?= .github/review-accepted.txt
+
+review: install ## Review template changes for clients and security: make review [OLD=dir] [NEW=dir] [ACCEPT='id ...']
+	@if [ "$(NEW)" = cdk.out ]; then $(CDK) synth --quiet 2>&1 | grep -vE 'feature flags are not configured|Supply a stack id' >&2 || true; fi
+	@$(PY) -m eventapi.review $(OLD) $(NEW) $(foreach id,$(ACCEPT),--accept $(id)) \
+	  $(if $(wildcard $(REVIEW_ACCEPT_FILE)),--accept-file $(REVIEW_ACCEPT_FILE))
+
+smoke: $(STAMPS)/venv ## Smoke-test a deployed stage with every auth mode at hand: make smoke STAGE=dev
+	@test -n "$(STAGE)" || { echo "usage: make smoke STAGE=<stage>" >&2; exit 2; }
+	@$(PY) -m eventapi.client smoke --stage $(STAGE) $(SMOKE_ARGS)
+
+ci-deploy: install ## Deploy the <App>-ci stack (GitHub OIDC roles) once, with admin credentials
+	@stack=$$($(PY) -c 'from eventapi.config import load_config; c = load_config().ci; print(c.stack_name if c else "")'); \
+	  test -n "$$stack" || { echo "error: cdk.json has no eventapi.ci section; see README 'CI/CD'" >&2; exit 2; }; \
+	  $(CDK) deploy "$$stack" --require-approval broadening --outputs-file cdk.out/outputs-ci.json
+
+deploy-assembly: install ## Deploy a stage from an already synthesized cdk.out, then publish (CI): make deploy-assembly STAGE=dev
+	@test -n "$(STAGE)" || { echo "usage: make deploy-assembly STAGE=<stage>" >&2; exit 2; }
+	@test -f cdk.out/manifest.json || { echo "error: no cdk.out/manifest.json; run make synth (or download the artifact)" >&2; exit 2; }
+	$(CDK) deploy --app cdk.out "$(STACK_OF_STAGE)" --require-approval never --outputs-file cdk.out/outputs-$(STAGE).json
+	$(PY) -m eventapi.deploy publish --stage $(STAGE) --outputs-file cdk.out/outputs-$(STAGE).json
+
+diff-assembly: install ## cdk diff of a stage from an already synthesized cdk.out, read-only (CI): make diff-assembly STAGE=dev
+	@test -n "$(STAGE)" || { echo "usage: make diff-assembly STAGE=<stage>" >&2; exit 2; }
+	$(CDK) diff --app cdk.out "$(STACK_OF_STAGE)" --no-change-set
 
 clean: ## Remove build output (keeps the venv and node_modules)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -22,6 +22,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from eventapi.config import CONTEXT_KEY, ConfigError, parse_config
 from eventapi.handler_checks import check_stage_code
+from stacks.ci_stack import CiStack
 from stacks.event_api_stack import EventApiStack
 
 ROOT = Path(__file__).resolve().parent
@@ -47,6 +48,8 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
     for stage in stages:
         code = {name: checked.code for name, checked in check_stage_code(stage, ROOT).items()}
         EventApiStack(app, stage=stage, today=today, project_root=ROOT, bundled_code=code)
+    if config.ci is not None and not selected:
+        CiStack(app, config=config.ci)  # `<App>-ci`: deployed once with admin credentials (`make ci-deploy`)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 

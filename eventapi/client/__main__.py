@@ -2,6 +2,7 @@
 
     python -m eventapi.client subscribe '/default/*' --stage dev
     python -m eventapi.client publish /default/x '{"a":1}' --config-file amplify_outputs.json
+    python -m eventapi.client smoke --stage dev     # every auth mode at hand: connect, subscribe, publish, refusals
 
 Config comes from SSM (`--stage` or `--prefix`, with `--profile`/`--region`; boto3 honours AWS_ENDPOINT_URL) or
 a file (`--config-file`). Tokens for Cognito/OIDC/Lambda auth are read from $EVENTAPI_AUTH_TOKEN, never from
@@ -30,6 +31,8 @@ from eventapi.client.errors import (
     ServiceError,
     UnauthorizedError,
 )
+from eventapi.client.smoke import EXIT_NO_CREDENTIALS, RECEIVE_TIMEOUT, credential_modes, run_smoke
+from eventapi.client.smoke import __doc__ as smoke_doc
 from eventapi.config import AuthMode, ConfigError
 from eventapi.protocol import ChannelError
 
@@ -41,6 +44,7 @@ EXIT_REJECTED = 5  # the service refused the request (bad channel, too many even
 EXIT_FAILED_EVENTS = 6  # publish answered, but some events are in failed[]
 EXIT_CONNECTION = 7  # network: cannot connect, socket lost, timeout
 EXIT_INTERRUPTED = 130  # Ctrl-C
+# `smoke` adds EXIT_SMOKE_FAILED (8), EXIT_NOT_REFUSED (9) and EXIT_NO_CREDENTIALS (10): see eventapi/client/smoke.py
 TOKEN_ENV = "EVENTAPI_AUTH_TOKEN"  # noqa: S105 - the name of a variable, not a token
 AUTH_CHOICES = {"api-key": AuthMode.API_KEY, "iam": AuthMode.AWS_IAM, "cognito": AuthMode.AMAZON_COGNITO_USER_POOLS,
                 "oidc": AuthMode.OPENID_CONNECT, "lambda": AuthMode.AWS_LAMBDA}  # fmt: skip
@@ -61,20 +65,27 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--project-root", default=".", help="where cdk.json is (with --stage)")
     common.add_argument("--profile", help="AWS profile for SSM and IAM auth")
     common.add_argument("--region", help="AWS region for SSM")
-    common.add_argument("--auth", choices=sorted(AUTH_CHOICES), default="api-key",
-                        help=f"auth mode (tokens come from ${TOKEN_ENV}); default api-key")  # fmt: skip
     common.add_argument("--ca-file", help="PEM bundle to trust (a local Event API's CA)")
     common.add_argument("-v", "--verbose", action="store_true", help="log reconnects and warnings")
+    with_auth = argparse.ArgumentParser(add_help=False, parents=[common])
+    with_auth.add_argument("--auth", choices=sorted(AUTH_CHOICES), default="api-key",
+                           help=f"auth mode (tokens come from ${TOKEN_ENV}); default api-key")  # fmt: skip
 
     parser = argparse.ArgumentParser(prog="python -m eventapi.client", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    sub = commands.add_parser("subscribe", parents=[common], help="print events of a channel, one JSON per line")
+    sub = commands.add_parser("subscribe", parents=[with_auth], help="print events of a channel, one JSON per line")
     sub.add_argument("channel", help="e.g. '/default/*' (a /* subscription does not receive the parent channel)")
     sub.add_argument("--count", type=int, default=0, help="exit after this many events (default: run until Ctrl-C)")
-    pub = commands.add_parser("publish", parents=[common], help="publish events (JSON texts) to a channel")
+    pub = commands.add_parser("publish", parents=[with_auth], help="publish events (JSON texts) to a channel")
     pub.add_argument("channel", help="e.g. /default/comments/42/new")
     pub.add_argument("events", nargs="+", help="each a JSON text, e.g. '{\"a\":1}'")
     pub.add_argument("--via", choices=("http", "ws"), default="http", help="HTTP POST (default) or the socket")
+    smoke = commands.add_parser("smoke", parents=[common], help="check a deployed stage with every auth mode at hand",
+                                description=smoke_doc.split("\n\n")[1])  # fmt: skip
+    smoke.add_argument("--namespace", help="the namespace to use (default: 'default', else the first)")
+    smoke.add_argument("--token-mode", choices=("cognito", "oidc", "lambda"),
+                       help=f"what ${TOKEN_ENV} is for (default: the stage's first token mode)")  # fmt: skip
+    smoke.add_argument("--timeout", type=float, default=RECEIVE_TIMEOUT, help="seconds to wait for each event")
     return parser
 
 
@@ -106,7 +117,39 @@ def make_auth(args: argparse.Namespace) -> AuthProvider:
     return Token(token, mode=mode)
 
 
+async def smoke(args: argparse.Namespace) -> int:
+    config = await asyncio.to_thread(load_config, args)
+    session = _session(args) if config.region else None
+    has_iam = session is not None and await asyncio.to_thread(session.get_credentials) is not None
+    providers = credential_modes(
+        config,
+        iam=Iam(session) if has_iam else None,
+        token=os.environ.get(TOKEN_ENV),
+        token_mode=AUTH_CHOICES[args.token_mode] if args.token_mode else None,
+    )
+    print(f"smoke {config.http_endpoint} with {', '.join(providers) or 'no credentials'}", flush=True)
+    options = {"ca_file": args.ca_file} if args.ca_file else {}
+    try:
+        report = await run_smoke(
+            config,
+            providers,
+            namespace=args.namespace,
+            client_options=options,
+            receive_timeout=args.timeout,
+            emit=lambda check: print(check.line(), flush=True),
+        )
+    except ValueError as err:
+        raise CliError(str(err), EXIT_USAGE) from None
+    failed = sum(not check.ok for check in report.checks)
+    verdict = {0: "smoke ok", EXIT_NO_CREDENTIALS: f"no credentials for any mode; give the API key in SSM, AWS "
+               f"credentials or ${TOKEN_ENV}"}.get(report.exit_code, f"smoke failed: {failed} check(s)")  # fmt: skip
+    print(f"{verdict} ({len(report.checks)} checks)", file=sys.stderr if report.exit_code else sys.stdout)
+    return report.exit_code
+
+
 async def run(args: argparse.Namespace) -> int:
+    if args.command == "smoke":
+        return await smoke(args)
     config = load_config(args)
     async with EventsClient(config, auth=make_auth(args), ca_file=args.ca_file) as client:
         if args.command == "publish":

@@ -502,6 +502,13 @@ class EventsClient:
                 self._conn_task = None
             raise
 
+    async def connect(self) -> None:
+        """Open the socket now (it otherwise opens on first use) and wait for `connection_ack`.
+
+        A refused connection raises its error here (e.g. `UnauthorizedError`).
+        """
+        await self._wait_connected()
+
     async def _wait_connected(self) -> None:
         await self._ensure_connection()
         try:

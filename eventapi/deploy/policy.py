@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventapi.config import DEFAULT_SSM_KMS_KEY, StageConfig
+from eventapi.config import DEFAULT_SSM_KMS_KEY, SsmParam, StageConfig
 
 
 def deploy_policy(stage: StageConfig, *, region: str | None = None, account: str | None = None) -> dict[str, Any]:
@@ -72,3 +72,33 @@ def deploy_policy(stage: StageConfig, *, region: str | None = None, account: str
             }
         )
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def smoke_policy(stage: StageConfig, *, region: str | None = None, account: str | None = None) -> dict[str, Any]:
+    """What `python -m eventapi.client smoke --stage S` needs beyond `deploy_policy`: read the client config and
+    the key (as every client does, one `GetParameters`), and connect, publish and subscribe with IAM.
+
+    The Event API id is assigned at deploy time, so the data-plane actions name the account's APIs (`apis/*`);
+    a smoke test publishes only to `<namespace>/smoke/...` channels of the stage it checks.
+    """
+    region = region or stage.region or "*"
+    account = account or stage.account or "*"
+    param_arn = f"arn:aws:ssm:{region}:{account}:parameter{stage.ssm.prefix.rstrip('/')}"
+    api_arn = f"arn:aws:appsync:{region}:{account}:apis/*"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadClientConfig",
+                "Effect": "Allow",
+                "Action": ["ssm:GetParameters"],
+                "Resource": [f"{param_arn}/{SsmParam.CONFIG.value}", f"{param_arn}/{SsmParam.API_KEY.value}"],
+            },
+            {
+                "Sid": "SmokeTestWithIam",
+                "Effect": "Allow",
+                "Action": ["appsync:EventConnect", "appsync:EventPublish", "appsync:EventSubscribe"],
+                "Resource": [api_arn, f"{api_arn}/channelNamespace/*"],
+            },
+        ],
+    }

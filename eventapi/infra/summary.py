@@ -45,6 +45,8 @@ def summarize_template(stack: str, template: dict[str, Any]) -> list[str]:
         lines.append(f"  API key        : expires {expires} (value never in the template; see docs/deploy.md)")
     if by_type.get("AWS::Cognito::UserPool"):
         lines.append("  Cognito        : new user pool + web app client")
+    if not lines:  # not an Event API stack (the CI stack): say what it is
+        lines.append(f"{stack}: {template.get('Description', 'no description')}")
     roles = [name for name in template.get("Outputs", {}) if name.endswith("RoleArn")]
     if roles:
         lines.append(f"  IAM roles      : {', '.join(roles)}")

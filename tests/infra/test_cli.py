@@ -24,6 +24,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_summary_of_synthesized_app(shipped_out: Path) -> None:
     """The summary names each stack, its modes per operation, namespaces and the key expiry."""
     lines = summarize(shipped_out)
+    assert lines[:2] == [
+        "Social-ci: GitHub Actions OIDC roles for example-org/eventapi to deploy eventapi stages, managed by eventapi",
+        "  IAM roles      : DevDeployRoleArn, ProdDeployRoleArn, DiffRoleArn",
+    ]
+    lines = lines[lines.index("Social-dev: Event API 'social-dev'") :]
     assert lines[:8] == [
         "Social-dev: Event API 'social-dev'",
         "  auth providers : API_KEY, AWS_IAM",
@@ -46,7 +51,7 @@ def test_summary_without_synth(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 @pytest.mark.slow
 def test_npx_cdk_synth(tmp_path: Path, shipped: dict[str, Any]) -> None:
-    """`npx cdk synth` with the pinned CLI synthesizes both stages offline, quietly, and matches the in-process synth."""
+    """`npx cdk synth` with the pinned CLI synthesizes every stack offline, quietly, and matches the in-process synth."""
     assert shutil.which("npx"), "npx missing: install Node 20+ and npm"
     assert (ROOT / "node_modules" / ".bin" / "cdk").exists(), "run `make install` (the pinned aws-cdk CLI)"
     env = {
@@ -64,6 +69,6 @@ def test_npx_cdk_synth(tmp_path: Path, shipped: dict[str, Any]) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "!!" not in result.stderr  # no Node end-of-life banner
-    assert sorted(shipped) == ["Social-dev", "Social-prod"]
+    assert sorted(shipped) == ["Social-ci", "Social-dev", "Social-prod"]
     for stack, template in shipped.items():
         assert json.loads((outdir / f"{stack}.template.json").read_text()) == template

@@ -15,6 +15,7 @@ FORBIDDEN = {
     "deploy": ("aws_cdk", "cdk_nag", "constructs", "eventapi.local", "eventapi.infra"),
     "client": ("aws_cdk", "eventapi.local", "eventapi.deploy", "eventapi.infra"),
     "local": ("aws_cdk", "eventapi.client", "eventapi.infra"),
+    "review": ("aws_cdk", "boto3", "botocore", "aiohttp", "eventapi.client", "eventapi.deploy", "eventapi.local"),
     "config.py": ("aws_cdk", "boto3", "botocore", "aiohttp"),
     "outputs.py": ("aws_cdk", "boto3", "botocore", "aiohttp"),
     "trust.py": ("aws_cdk", "boto3", "botocore", "aiohttp", "eventapi.client", "eventapi.local"),

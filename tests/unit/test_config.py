@@ -255,7 +255,7 @@ BAD_CONFIGS = [
      "most 256 characters"),
     (_with("app", "Social App"), "eventapi.app: 'Social App' is not allowed; expected 1-30 lowercase letters, digits and "
      "'-', starting with a letter"),
-    (_with("stage", "dev"), "eventapi.stage: unknown setting (did you mean 'stages'?); allowed here: app, stages"),
+    (_with("stage", "dev"), "eventapi.stage: unknown setting (did you mean 'stages'?); allowed here: app, stages, ci"),
     (None, 'eventapi: missing from cdk.json "context"; add {"app": "...", "stages": {...}}'),
     ([], "eventapi: expected an object, got []"),
 ]  # fmt: skip
