@@ -64,13 +64,13 @@ diff: install ## Compare a stage with what is deployed (needs AWS credentials): 
 deploy: install ## Deploy a stage to AWS, then write its endpoints and key to SSM: make deploy STAGE=dev
 	@test -n "$(STAGE)" || { echo "usage: make deploy STAGE=<stage>" >&2; exit 2; }
 	@$(PY) -m eventapi.deploy preflight --stage $(STAGE) --for deploy # credentials, account, bootstrap: before synth
-	$(CDK) deploy --context stage=$(STAGE) --require-approval broadening --outputs-file cdk.out/outputs-$(STAGE).json
+	$(CDK) deploy --all --context stage=$(STAGE) --require-approval broadening --outputs-file cdk.out/outputs-$(STAGE).json
 	$(PY) -m eventapi.deploy publish --stage $(STAGE) --outputs-file cdk.out/outputs-$(STAGE).json
 
 destroy: install ## Delete a stage from AWS and the SSM parameters the post-deploy step wrote: make destroy STAGE=dev
 	@test -n "$(STAGE)" || { echo "usage: make destroy STAGE=<stage>" >&2; exit 2; }
 	@$(PY) -m eventapi.deploy preflight --stage $(STAGE) --for destroy # credentials, account, bootstrap: before synth
-	$(CDK) destroy --context stage=$(STAGE) --force
+	$(CDK) destroy --all --context stage=$(STAGE) --force
 	$(PY) -m eventapi.deploy unpublish --stage $(STAGE)
 
 demo: $(STAMPS)/venv ## The seed post's scenario on a local Event API: deploy locally, subscribe, publish, receive

@@ -22,6 +22,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from eventapi.config import CONTEXT_KEY, ConfigError, parse_config
 from eventapi.handler_checks import check_stage_code
+from eventapi.infra.nag import EventApiChecks
 from stacks.ci_stack import CiStack
 from stacks.event_api_stack import EventApiStack
 
@@ -50,7 +51,7 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
         EventApiStack(app, stage=stage, today=today, project_root=ROOT, bundled_code=code)
     if config.ci is not None and not selected:
         CiStack(app, config=config.ci)  # `<App>-ci`: deployed once with admin credentials (`make ci-deploy`)
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), EventApiChecks(app, today=today))
     return app
 
 

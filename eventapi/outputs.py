@@ -20,3 +20,4 @@ class Output(StrEnum):
     USER_POOL_CLIENT_ID = "CognitoUserPoolClientId"
     PUBLISHER_ROLE_ARN = "PublisherRoleArn"
     SUBSCRIBER_ROLE_ARN = "SubscriberRoleArn"
+    DOMAIN_TARGET = "EventApiDomainTarget"  # the AppSync (CloudFront) name a custom domain's DNS record points at

@@ -1,7 +1,7 @@
 """One stage's Event API stack: composes the constructs, grants, tags and outputs.
 
-cdk-nag (wired in app.py) passes it with no acknowledgement; one, if ever needed, goes here with
-`Validations.of(construct).acknowledge(Acknowledgment(id=..., reason=...))` and its written reason.
+cdk-nag (wired in app.py: AwsSolutions and the Event API rule pack) passes it with no acknowledgement in code; the
+only ones are the stage's `rules.acknowledge` entries from cdk.json, each with its written reason.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
-from aws_cdk import Annotations, CfnOutput, Environment, Stack, Tags
+from aws_cdk import Acknowledgment, Annotations, CfnOutput, Duration, Environment, Stack, Tags, Validations
 from constructs import Construct
 
 from eventapi.config import (
+    CERTIFICATE_REGION,
     DEPLOYABLE_WARN_DAYS,
     AuthMode,
     StageConfig,
@@ -21,13 +22,17 @@ from eventapi.config import (
     api_key_expiry,
 )
 from eventapi.infra.cognito import EventApiUserPool
+from eventapi.infra.domain import CertificateStack, EventApiDomain, make_certificate
 from eventapi.infra.event_api import ApiKeySpec, EventApi, LambdaAuthSpec, NamespaceSpec, OidcSpec
+from eventapi.infra.monitoring import EventApiMonitoring
 from eventapi.infra.roles import EventApiRoles
+from eventapi.infra.waf import EventApiWaf
 from eventapi.outputs import Output
 
 
 class EventApiStack(Stack):
-    """Attributes: `event_api` (the construct), `user_pool` (or None), `roles` (or None)."""
+    """Attributes: `event_api` (the construct), `user_pool`, `roles`, `domain`, `waf`, `monitoring` (each or None),
+    `certificate_stack` (the us-east-1 stack holding a certificate made for the domain, or None)."""
 
     def __init__(
         self,
@@ -40,11 +45,17 @@ class EventApiStack(Stack):
     ) -> None:
         """`bundled_code`: namespace -> its code as bundled by the synth checks (default: the file as read)."""
         env = Environment(account=stage.account, region=stage.region) if stage.account or stage.region else None
+        domain = stage.domain
+        # A certificate made for the domain lives in us-east-1: in its own stack unless this one is there already.
+        remote_certificate = (
+            domain is not None and domain.certificate_arn is None and stage.region != CERTIFICATE_REGION
+        )
         super().__init__(
             scope,
             stage.stack_name,
             env=env,
             description=f"AppSync Event API '{stage.api_name}' (stage {stage.name}), managed by eventapi",
+            cross_region_references=remote_certificate,
         )
         auth = stage.auth
         self.user_pool = (
@@ -125,21 +136,96 @@ class EventApiStack(Stack):
                 f"{days} day(s) after synth (AppSync refuses a key with a day or less left); deploy it within that "
                 "or synthesize again",
             )
+        self.certificate_stack: CertificateStack | None = None
+        self.domain = self._domain(scope, stage) if stage.domain else None
+        self.waf = (
+            EventApiWaf(
+                self,
+                "Waf",
+                api_arn=self.event_api.api.api_arn,
+                name=stage.api_name,
+                web_acl_arn=stage.waf.web_acl_arn,
+                rate_limit=stage.waf.rate_limit,
+                allow_ips=stage.waf.allow_ips,
+                deny_ips=stage.waf.deny_ips,
+            )
+            if stage.waf
+            else None
+        )
+        monitoring = stage.monitoring
+        self.monitoring = (
+            EventApiMonitoring(
+                self,
+                "Monitoring",
+                api_id=self.event_api.api.api_id,
+                title=stage.api_name,
+                namespaces=[ns.name for ns in stage.namespaces],
+                handler_namespaces=[
+                    ns.name
+                    for ns in stage.namespaces
+                    if ns.handler is not None or ns.on_publish is not None or ns.on_subscribe is not None
+                ],
+                thresholds=monitoring.alarms,
+                period=Duration.minutes(monitoring.period_minutes),
+                emails=monitoring.emails,
+                topic_arn=monitoring.topic_arn,
+                dashboard=monitoring.dashboard,
+            )
+            if monitoring
+            else None
+        )
+        for rule_id, reason in stage.rules.acknowledge:
+            Validations.of(self).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
         for key, value in (("app", stage.app), ("stage", stage.name), *stage.tags):
             Tags.of(self).add(key, value)
-        self._outputs()
+        self._outputs(stage)
+
+    def _domain(self, scope: Construct, stage: StageConfig) -> EventApiDomain:
+        domain = stage.domain
+        assert domain is not None
+        certificate_arn = domain.certificate_arn
+        if certificate_arn is None:
+            assert domain.hosted_zone_id is not None  # the config requires one of the two
+            if stage.region == CERTIFICATE_REGION:
+                certificate = make_certificate(self, domain_name=domain.name, hosted_zone_id=domain.hosted_zone_id)
+            else:
+                self.certificate_stack = CertificateStack(
+                    scope,
+                    f"{stage.stack_name}-certificate",
+                    domain_name=domain.name,
+                    hosted_zone_id=domain.hosted_zone_id,
+                    account=stage.account,
+                )
+                certificate = self.certificate_stack.certificate
+            certificate_arn = certificate.certificate_arn
+        return EventApiDomain(
+            self,
+            "Domain",
+            api_id=self.event_api.api.api_id,
+            domain_name=domain.name,
+            certificate_arn=certificate_arn,
+            hosted_zone_id=domain.hosted_zone_id,
+        )
 
     def _output(self, key: Output, value: str, description: str) -> None:
         CfnOutput(self, key.value, value=value, description=description).override_logical_id(key.value)
 
-    def _outputs(self) -> None:
+    def _outputs(self, stage: StageConfig) -> None:
         api = self.event_api.api
         self._output(Output.API_ID, api.api_id, "Event API id")
         self._output(Output.API_ARN, api.api_arn, "Event API ARN")
-        self._output(Output.HTTP_HOST, api.http_dns, "HTTP host: the `host` every auth object names")
-        self._output(Output.REALTIME_HOST, api.realtime_dns, "Realtime (WebSocket) host")
-        self._output(Output.HTTP_ENDPOINT, f"https://{api.http_dns}/event", "POST endpoint for publishing")
-        self._output(Output.REALTIME_ENDPOINT, f"wss://{api.realtime_dns}/event/realtime", "WebSocket endpoint")
+        # With a custom domain, clients use its one name for both endpoints (and in every auth object).
+        http_host = stage.domain.name if stage.domain else api.http_dns
+        realtime_host = stage.domain.name if stage.domain else api.realtime_dns
+        self._output(Output.HTTP_HOST, http_host, "HTTP host: the `host` every auth object names")
+        self._output(Output.REALTIME_HOST, realtime_host, "Realtime (WebSocket) host")
+        self._output(Output.HTTP_ENDPOINT, f"https://{http_host}/event", "POST endpoint for publishing")
+        self._output(Output.REALTIME_ENDPOINT, f"wss://{realtime_host}/event/realtime", "WebSocket endpoint")
+        if self.domain is not None:
+            self._output(
+                Output.DOMAIN_TARGET, self.domain.target, "Where the custom domain's DNS record points (CNAME or alias)"
+            )
         self._output(Output.REGION, self.region, "Region of the Event API (SigV4 signing region)")
         if self.user_pool is not None:
             self._output(Output.USER_POOL_ID, self.user_pool.user_pool.user_pool_id, "Cognito user pool id")

@@ -45,6 +45,21 @@ def summarize_template(stack: str, template: dict[str, Any]) -> list[str]:
         lines.append(f"  API key        : expires {expires} (value never in the template; see docs/deploy.md)")
     if by_type.get("AWS::Cognito::UserPool"):
         lines.append("  Cognito        : new user pool + web app client")
+    alarms = by_type.get("AWS::CloudWatch::Alarm", [])
+    if alarms:
+        notified = sum(1 for alarm in alarms if alarm.get("AlarmActions"))
+        dashboards = len(by_type.get("AWS::CloudWatch::Dashboard", []))
+        lines.append(f"  monitoring     : {len(alarms)} alarms ({notified} notify), {dashboards} dashboard(s)")
+    for acl in by_type.get("AWS::WAFv2::WebACL", []):
+        lines.append(
+            f"  WAF            : web ACL {acl.get('Name')} ({', '.join(r['Name'] for r in acl.get('Rules', []))})"
+        )
+    if by_type.get("AWS::WAFv2::WebACLAssociation") and not by_type.get("AWS::WAFv2::WebACL"):
+        lines.append("  WAF            : an existing web ACL")
+    for domain in by_type.get("AWS::AppSync::DomainName", []):
+        lines.append(
+            f"  custom domain  : https://{domain.get('DomainName')}/event, wss://{domain.get('DomainName')}/event/realtime"
+        )
     if not lines:  # not an Event API stack (the CI stack): say what it is
         lines.append(f"{stack}: {template.get('Description', 'no description')}")
     roles = [name for name in template.get("Outputs", {}) if name.endswith("RoleArn")]

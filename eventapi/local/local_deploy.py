@@ -180,6 +180,20 @@ def load_stage_config(stage: str, project_root: Path) -> StageConfig:
         raise LocalDeployError(f"cdk.json: {err}", EXIT_CONFIG) from None
 
 
+def local_skips(stage: StageConfig) -> list[str]:
+    """One line per configured part of the stage that has no local meaning, saying what happens instead."""
+    lines = []
+    if stage.monitoring is not None:
+        lines.append("monitoring: the alarms, their topic and the dashboard exist only in CloudWatch and SNS in AWS")
+    if stage.waf is not None:
+        lines.append("waf: AWS WAF runs only in AWS; the local Event API lets through what the web ACL would block")
+    if stage.domain is not None:
+        lines.append(
+            f"domain: {stage.domain.name} is served by AppSync in AWS; locally the endpoints stay on localhost"
+        )
+    return lines
+
+
 def synth_env(stage: str | None, project_root: Path, outdir: Path) -> dict[str, str]:
     """The environment for `python app.py` to synthesize one stage (None: every stage) into `outdir`, offline and
     credential-free."""
@@ -398,6 +412,8 @@ class LocalDeployment:
         opts = self.options
         root = opts.project_root.resolve()
         stage = self.stage = load_stage_config(opts.stage, root)
+        for line in local_skips(stage):
+            self.log(f"skipped     {line}")
         for what, port, option in (
             ("the local Event API's http", opts.port, "--port"),
             ("the local Event API's https", opts.tls_port, "--tls-port"),

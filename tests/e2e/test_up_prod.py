@@ -85,3 +85,6 @@ async def test_up_prod_cognito_token_iam_and_comments_handler(
     finally:
         code = up.stop()
     assert code == 0, up.output()[1]
+    # The parts of the prod stage with no local meaning were each skipped with one line saying so
+    skipped = [line for line in up.output()[0].splitlines() if line.startswith("skipped")]
+    assert [line.split()[1] for line in skipped] == ["monitoring:", "waf:"]

@@ -63,11 +63,41 @@ FULL_STAGE: dict[str, Any] = {
     "logging": {"level": "ALL", "retentionDays": 7},
     "ssm": {"prefix": "/full/events", "kmsKeyId": "alias/events"},
     "tags": {"team": "realtime", "cost-center": "42"},
+    "monitoring": {
+        "notify": {"topicArn": "arn:aws:sns:us-east-1:123456789012:ops"},
+        "alarms": {"clientErrors": "anomaly", "delayedMessages": False, "serverErrors": 5},
+        "periodMinutes": 1,
+    },
+    "domain": {"name": "events.example.com", "hostedZone": "Z0123456789ABCDEFGHIJ"},
+    "waf": {
+        "webAclArn": "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/shared/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+    },
+    "rules": {"acknowledge": {"EventApi-NS2": "the comments feed is public: the subscribe key ships in the web page"}},
+}
+
+# A stage outside us-east-1 whose custom domain gets a certificate made there (a second stack, cross-region), and a
+# web ACL made by the stack with IP allow and deny sets.
+EDGE_STAGE: dict[str, Any] = {
+    "account": "123456789012",
+    "region": "eu-west-1",
+    "auth": {"providers": {"iam": {}}},
+    "namespaces": {"default": {}},
+    "domain": {"name": "realtime.example.org", "hostedZone": "Z9876543210ZYXWVUTSRQ"},
+    "waf": {
+        "rateLimit": 500,
+        "allowIps": ["198.51.100.7/32", "2001:db8::/32"],
+        "denyIps": ["203.0.113.0/24"],
+    },
+    "monitoring": {"notify": {"emails": ["ops@example.org", "oncall@example.org"]}, "dashboard": False},
 }
 
 
 def full_context() -> dict[str, Any]:
-    return {"eventapi": {"app": "social", "stages": {"full": FULL_STAGE}}, TODAY_KEY: TODAY, **CLI_CONTEXT}
+    return {
+        "eventapi": {"app": "social", "stages": {"full": FULL_STAGE, "edge": EDGE_STAGE}},
+        TODAY_KEY: TODAY,
+        **CLI_CONTEXT,
+    }
 
 
 def synth(context: Mapping[str, Any], outdir: Path) -> dict[str, dict[str, Any]]:
@@ -107,6 +137,12 @@ def templates(outdir: Path) -> dict[str, dict[str, Any]]:
 def shipped(shipped_out: Path) -> dict[str, dict[str, Any]]:
     """Templates of the stages that cdk.json ships (dev, prod)."""
     return templates(shipped_out)
+
+
+@pytest.fixture(scope="session")
+def full_all(full_out: Path) -> dict[str, dict[str, Any]]:
+    """Every template of the test stages' app: Social-full, Social-edge and Social-edge-certificate."""
+    return templates(full_out)
 
 
 @pytest.fixture(scope="session")

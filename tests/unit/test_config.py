@@ -170,7 +170,7 @@ def _with(path: str, value: Any) -> dict[str, Any]:
 
 BAD_CONFIGS = [
     (_with("stages.dev.namespace", {}), "eventapi.stages.dev.namespace: unknown setting (did you mean 'namespaces'?); "
-     "allowed here: account, region, auth, namespaces, logging, ssm, tags, dataSources"),
+     "allowed here: account, region, auth, namespaces, logging, ssm, tags, dataSources, monitoring, domain, waf, rules"),
     (_with("stages.dev.auth.providers.apiKey.validDay", 30), "eventapi.stages.dev.auth.providers.apiKey.validDay: unknown "
      "setting (did you mean 'validDays'?); allowed here: validDays, description, generation"),
     (_with("stages.dev.auth.providers.apikey", {}), "eventapi.stages.dev.auth.providers.apikey: unknown setting (did you "
