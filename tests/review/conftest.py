@@ -39,7 +39,7 @@ def _rename(stage: dict[str, Any]) -> None:
 
 
 def _oidc(stage: dict[str, Any]) -> None:
-    stage["auth"]["providers"]["oidc"] = {"issuer": "https://issuer.example.com"}
+    stage["auth"]["providers"]["oidc"] = {"issuer": "https://issuer.example.com", "clientId": "web"}  # EventApi-AUTH2
     stage["auth"]["connect"].append("OPENID_CONNECT")
 
 
