@@ -108,6 +108,75 @@ PROVIDER_MODES: dict[str, AuthMode] = {
 }
 
 
+# --- production operations: the key renewer, a new user pool's choices, production stages ---------------------
+
+PRODUCTION_NAME_RE = re.compile(r"^prod(uction)?(-[a-z0-9-]*)?$")
+PRODUCTION_TAG_KEYS = ("env", "environment", "stage")
+DEFAULT_RENEW_HOUR_UTC = 3
+
+
+def is_production(stage: str, tags: Mapping[str, str]) -> bool:
+    """A stage is marked prod by its name (`prod`, `production`, `prod-...`) or a tag `env`/`environment`/`stage`
+    whose value is `prod` or `production` (any case). The one definition every production default reads."""
+    tagged = any(k.lower() in PRODUCTION_TAG_KEYS and v.lower() in ("prod", "production") for k, v in tags.items())
+    return tagged or bool(PRODUCTION_NAME_RE.fullmatch(stage))
+
+
+@dataclass(frozen=True)
+class AutoRenewConfig:
+    """A daily schedule that keeps the published API key's expiry at the far end of the expiry scheme."""
+
+    hour_utc: int = DEFAULT_RENEW_HOUR_UTC
+
+
+class Mfa(StrEnum):
+    REQUIRED = "required"
+    OPTIONAL = "optional"
+    OFF = "off"
+
+
+class FeaturePlan(StrEnum):
+    PLUS = "plus"
+    ESSENTIALS = "essentials"
+
+
+SIGN_IN_ALIASES = ("email", "username", "preferredUsername")
+# A choice that relaxes a cdk-nag AwsSolutions rule -> (the rule, what it checks); its reason comes from config.
+RELAXED_RULES: dict[str, tuple[str, str]] = {
+    "mfa": ("AwsSolutions-COG2", "MFA required"),
+    "featurePlan": ("AwsSolutions-COG8", "the Plus feature plan, with threat protection"),
+}
+USER_POOL_SETTINGS = ("selfSignUp", "mfa", "featurePlan", "signInAliases", "hostedUi", "reasons")
+COGNITO_DOMAIN_RE = re.compile(r"^(?!.*(aws|amazon|cognito))[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+OAUTH_URL_RE = re.compile(r"^(https://[^\s#]+|http://localhost(:\d+)?(/[^\s#]*)?)$")
+REASON_RE = re.compile(r"^[^\n]{10,500}$")
+
+
+@dataclass(frozen=True)
+class HostedUi:
+    """An OAuth (authorization code + PKCE) web client on the Cognito hosted UI at `<prefix>.auth.<region>...`."""
+
+    domain_prefix: str
+    callback_urls: tuple[str, ...]
+    logout_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UserPoolSettings:
+    """A new user pool's choices; the defaults are the safe ones (admin-created users, MFA, Plus)."""
+
+    self_sign_up: bool = False
+    mfa: Mfa = Mfa.REQUIRED
+    feature_plan: FeaturePlan = FeaturePlan.PLUS
+    sign_in_aliases: tuple[str, ...] = ("email",)
+    hosted_ui: HostedUi | None = None
+    # (cdk-nag rule id, reason from config) for each choice that relaxes a rule.
+    acknowledgements: tuple[tuple[str, str], ...] = ()
+
+
+# --- auth providers ----------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class ApiKeyProvider:
     valid_days: int = API_KEY_MAX_DAYS
@@ -115,6 +184,7 @@ class ApiKeyProvider:
     # Bumping the generation makes CloudFormation replace the stack's key (new logical id): how a key retired
     # by `rotate-key` leaves the stack for good.
     generation: int = 1
+    auto_renew: AutoRenewConfig | None = None  # None: no scheduled renewer
 
     @property
     def stack_key_description(self) -> str:
@@ -133,6 +203,7 @@ class CognitoProvider:
     user_pool_id: str | None = None
     user_pool_region: str | None = None  # region of an imported pool; None = the stack's
     app_id_client_regex: str | None = None
+    pool: UserPoolSettings = field(default_factory=UserPoolSettings)  # a new pool's choices
 
 
 @dataclass(frozen=True)
@@ -196,6 +267,7 @@ class NamespaceConfig:
 class LoggingConfig:
     level: str = "ERROR"
     retention_days: int = 30
+    retain: bool = False  # keep the log group when the stack is deleted (default: on for production stages)
 
 
 @dataclass(frozen=True)
@@ -283,6 +355,11 @@ class StageConfig:
     rules: RulesConfig = field(default_factory=RulesConfig)
 
     @property
+    def production(self) -> bool:
+        """Whether the stage is marked prod (its name or a tag): see `is_production`."""
+        return is_production(self.name, dict(self.tags))
+
+    @property
     def stack_name(self) -> str:
         """`<App>-<stage>`, e.g. `Social-dev`."""
         return f"{self.app[:1].upper()}{self.app[1:]}-{self.name}"
@@ -348,6 +425,105 @@ def api_key_deployable_days(valid_days: int) -> int:
         firsts = [date(2000 + m // 12, m % 12 + 1, 1) for m in range(48 + months)]
         closest = timedelta(days=min((firsts[m + months - 1] - firsts[m]).days for m in range(1, 49)))
     return (closest - timedelta(days=1) - DEPLOY_MARGIN).days
+
+
+# --- production operations: parsing the key renewer and a new user pool's choices -------------------------
+
+
+def renewal_context(stage: StageConfig) -> dict[str, Any]:
+    """The stage reduced to what key renewal reads, spelled as cdk.json spells it: the scheduled renewer gets this
+    (no cdk.json, no handlers in a Lambda) and reads it back with `parse_config`, the one parser."""
+    key = stage.auth.api_key
+    if key is None:
+        raise ConfigError(f"{CONTEXT_KEY}.stages.{stage.name}.auth.providers.apiKey", "missing; nothing to renew")
+    raw: dict[str, Any] = {
+        "auth": {
+            "providers": {
+                "apiKey": {"validDays": key.valid_days, "description": key.description, "generation": key.generation}
+            }
+        },
+        "namespaces": {"default": {}},
+        "ssm": {"prefix": stage.ssm.prefix, "kmsKeyId": stage.ssm.kms_key_id},
+        "tags": dict(stage.tags),
+    }
+    raw.update({k: v for k, v in (("account", stage.account), ("region", stage.region)) if v})
+    return {"app": stage.app, "stages": {stage.name: raw}}
+
+
+def _parse_auto_renew(node: _Obj) -> AutoRenewConfig | None:
+    raw = node.value.get("autoRenew", False)
+    if raw is False:
+        return None
+    if raw is True:
+        return AutoRenewConfig()
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            node.at("autoRenew"), f'{_show(raw)} is not allowed; expected true, false or {{"hourUtc": 3}}'
+        )
+    p = _Obj(node.at("autoRenew"), raw, ("hourUtc",))
+    return AutoRenewConfig(p.integer("hourUtc", DEFAULT_RENEW_HOUR_UTC, 0, 23, "an hour of the day (UTC) from 0 to 23"))
+
+
+def _parse_user_pool(node: _Obj, new_pool: bool) -> UserPoolSettings:
+    given = [key for key in USER_POOL_SETTINGS if node.has(key)]
+    if given and not new_pool:
+        raise ConfigError(node.at(given[0]), "applies only to a pool made by this stack (newUserPool: true)")
+    mfa = node.get("mfa", str, Mfa.REQUIRED.value, "one of required, optional, off")
+    if mfa not in tuple(Mfa):
+        raise ConfigError(node.at("mfa"), f"{_show(mfa)} is not allowed; expected one of required, optional, off")
+    plan = node.get("featurePlan", str, FeaturePlan.PLUS.value, "one of plus, essentials")
+    if plan not in tuple(FeaturePlan):
+        raise ConfigError(node.at("featurePlan"), f"{_show(plan)} is not allowed; expected one of plus, essentials")
+    aliases = node.get("signInAliases", list, ["email"], f"a non-empty list of {', '.join(SIGN_IN_ALIASES)}")
+    if not aliases or any(a not in SIGN_IN_ALIASES for a in aliases) or len(set(aliases)) != len(aliases):
+        raise ConfigError(
+            node.at("signInAliases"),
+            f"{_show(aliases)} is not allowed; expected a non-empty list of distinct {', '.join(SIGN_IN_ALIASES)}",
+        )
+    if "preferredUsername" in aliases and "username" not in aliases:
+        raise ConfigError(node.at("signInAliases"), "preferredUsername needs username in the list too")
+    relaxed = {"mfa": mfa != Mfa.REQUIRED, "featurePlan": plan != FeaturePlan.PLUS}
+    reasons = node.obj("reasons", tuple(RELAXED_RULES))
+    acknowledgements = []
+    for setting, (rule, checks) in RELAXED_RULES.items():
+        if relaxed[setting] and not reasons.has(setting):
+            raise ConfigError(
+                reasons.at(setting),
+                f"missing; {setting} {_show(node.value[setting])} relaxes cdk-nag {rule} ({checks}): "
+                "say why in one line of 10-500 characters",
+            )
+        if reasons.has(setting) and not relaxed[setting]:
+            raise ConfigError(reasons.at(setting), f"not needed: {setting} keeps {rule} satisfied; remove it")
+        if relaxed[setting]:
+            acknowledgements.append((rule, reasons.string(setting, None, REASON_RE, "one line of 10-500 characters")))
+    return UserPoolSettings(
+        self_sign_up=node.get("selfSignUp", bool, False, "true or false"),
+        mfa=Mfa(mfa),
+        feature_plan=FeaturePlan(plan),
+        sign_in_aliases=tuple(aliases),
+        hosted_ui=_parse_hosted_ui(node.obj("hostedUi", ("domainPrefix", "callbackUrls", "logoutUrls")))
+        if node.has("hostedUi")
+        else None,
+        acknowledgements=tuple((rule, reason or "") for rule, reason in acknowledgements),
+    )
+
+
+def _parse_hosted_ui(node: _Obj) -> HostedUi:
+    if not node.has("domainPrefix") or not node.has("callbackUrls"):
+        missing = "domainPrefix" if not node.has("domainPrefix") else "callbackUrls"
+        raise ConfigError(node.at(missing), "missing; the hosted UI needs domainPrefix and callbackUrls")
+    prefix = node.string(
+        "domainPrefix", None, COGNITO_DOMAIN_RE, "1-63 lowercase letters, digits and '-', without aws/amazon/cognito"
+    )
+
+    def urls(key: str, least: int) -> tuple[str, ...]:
+        what = f"a list of {least}-100 https:// URLs (http://localhost allowed)"
+        raw = node.get(key, list, [], what)
+        if not least <= len(raw) <= 100 or not all(isinstance(u, str) and OAUTH_URL_RE.fullmatch(u) for u in raw):
+            raise ConfigError(node.at(key), f"{_show(raw)} is not allowed; expected {what}")
+        return tuple(raw)
+
+    return HostedUi(prefix or "", urls("callbackUrls", 1), urls("logoutUrls", 0))
 
 
 # --- parsing ---------------------------------------------------------------------------------------------------
@@ -451,7 +627,7 @@ def _parse_auth(node: _Obj, region: str | None) -> AuthConfig:
 
     api_key = cognito = iam = oidc = lam = None
     if providers.has("apiKey"):
-        p = providers.obj("apiKey", ("validDays", "description", "generation"))
+        p = providers.obj("apiKey", ("validDays", "description", "generation", "autoRenew"))
         api_key = ApiKeyProvider(
             valid_days=p.integer(
                 "validDays",
@@ -465,9 +641,10 @@ def _parse_auth(node: _Obj, region: str | None) -> AuthConfig:
             )
             or ApiKeyProvider.description,
             generation=p.integer("generation", 1, 1, 9999, "a whole number from 1 to 9999"),
+            auto_renew=_parse_auto_renew(p),
         )
     if providers.has("cognito"):
-        p = providers.obj("cognito", ("newUserPool", "userPoolId", "appIdClientRegex"))
+        p = providers.obj("cognito", ("newUserPool", "userPoolId", "appIdClientRegex", *USER_POOL_SETTINGS))
         new_pool = p.get("newUserPool", bool, False, "true or false")
         pool_id = p.string("userPoolId", None, USER_POOL_ID_RE, "a user pool id like 'eu-west-1_AbCdEf123'")
         if new_pool == (pool_id is not None):
@@ -481,6 +658,7 @@ def _parse_auth(node: _Obj, region: str | None) -> AuthConfig:
             user_pool_id=pool_id,
             user_pool_region=pool_region if pool_region != region else None,
             app_id_client_regex=regex(p, "appIdClientRegex"),
+            pool=_parse_user_pool(p, new_pool),
         )
     if providers.has("iam"):
         p = providers.obj("iam", ("publisherPrincipal", "subscriberPrincipal"))
@@ -612,7 +790,7 @@ def _parse_stage(app: str, name: str, raw: Any, root: Path) -> StageConfig:
     region = node.string("region", None, REGION_RE, "an AWS region name like 'eu-west-1'")
     auth = _parse_auth(node.obj("auth", ("providers", "connect", "publish", "subscribe")), region)
 
-    log = node.obj("logging", ("level", "retentionDays"))
+    log = node.obj("logging", ("level", "retentionDays", "retain"))
     level = log.get("level", str, "ERROR", f"one of {', '.join(LOG_LEVELS)}")
     if level not in LOG_LEVELS:
         raise ConfigError(
@@ -625,7 +803,9 @@ def _parse_stage(app: str, name: str, raw: Any, root: Path) -> StageConfig:
             log.at("retentionDays"),
             f"{_show(retention)} is not allowed; expected one of {', '.join(map(str, RETENTION_DAYS))}",
         )
-    logging = LoggingConfig(level, retention)
+    tags_raw = _parse_tags(path, node.get("tags", dict, {}, "an object of tag name -> string value"))
+    retain = log.get("retain", bool, is_production(name, tags_raw), "true or false")
+    logging = LoggingConfig(level, retention, retain)
 
     ssm = node.obj("ssm", ("prefix", "kmsKeyId"))
     prefix = (
@@ -652,14 +832,6 @@ def _parse_stage(app: str, name: str, raw: Any, root: Path) -> StageConfig:
         or DEFAULT_SSM_KMS_KEY
     )
 
-    tags_raw = node.get("tags", dict, {}, "an object of tag name -> string value")
-    for key, value in tags_raw.items():
-        if not TAG_KEY_RE.fullmatch(key) or key.lower().startswith("aws:"):
-            raise ConfigError(f"{path}.tags.{key}", "is not a valid tag name; 1-128 characters, not starting 'aws:'")
-        if not isinstance(value, str) or len(value) > 256:
-            raise ConfigError(
-                f"{path}.tags.{key}", f"{_show(value)} is not allowed; expected a string of at most 256 characters"
-            )
     from eventapi.config_handlers import parse_data_sources  # noqa: PLC0415 - it imports this module
 
     sources = parse_data_sources(node, app, name, root)
@@ -875,6 +1047,17 @@ def _parse_rules(node: _Obj) -> RulesConfig:
             )
         acknowledged.append((rule_id, reason.strip()))
     return RulesConfig(acknowledge=tuple(acknowledged))
+
+
+def _parse_tags(path: str, tags: dict[str, Any]) -> dict[str, str]:
+    for key, value in tags.items():
+        if not TAG_KEY_RE.fullmatch(key) or key.lower().startswith("aws:"):
+            raise ConfigError(f"{path}.tags.{key}", "is not a valid tag name; 1-128 characters, not starting 'aws:'")
+        if not isinstance(value, str) or len(value) > 256:
+            raise ConfigError(
+                f"{path}.tags.{key}", f"{_show(value)} is not allowed; expected a string of at most 256 characters"
+            )
+    return tags
 
 
 def parse_config(context: Mapping[str, Any] | None, root: Path) -> AppConfig:

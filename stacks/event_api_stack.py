@@ -17,14 +17,17 @@ from eventapi.config import (
     CERTIFICATE_REGION,
     DEPLOYABLE_WARN_DAYS,
     AuthMode,
+    SsmParam,
     StageConfig,
     api_key_deployable_days,
     api_key_expiry,
+    ssm_name,
 )
 from eventapi.infra.cognito import EventApiUserPool
 from eventapi.infra.domain import CertificateStack, EventApiDomain, make_certificate
 from eventapi.infra.event_api import ApiKeySpec, EventApi, LambdaAuthSpec, NamespaceSpec, OidcSpec
 from eventapi.infra.monitoring import EventApiMonitoring
+from eventapi.infra.key_renewal import KeyRenewal
 from eventapi.infra.roles import EventApiRoles
 from eventapi.infra.waf import EventApiWaf
 from eventapi.outputs import Output
@@ -64,6 +67,7 @@ class EventApiStack(Stack):
                 "Cognito",
                 user_pool_id=auth.cognito.user_pool_id,
                 user_pool_region=auth.cognito.user_pool_region,
+                settings=auth.cognito.pool,
             )
             if auth.cognito
             else None
@@ -89,6 +93,7 @@ class EventApiStack(Stack):
             ],
             log_level=stage.logging.level,
             log_retention_days=stage.logging.retention_days,
+            retain_logs=stage.logging.retain,
             api_key=ApiKeySpec(
                 auth.api_key.stack_key_description,
                 api_key_expiry(auth.api_key.valid_days, today),
@@ -177,6 +182,7 @@ class EventApiStack(Stack):
         for rule_id, reason in stage.rules.acknowledge:
             Validations.of(self).acknowledge(Acknowledgment(id=rule_id, reason=reason))
 
+        self.key_renewal = self._key_renewal(stage)
         for key, value in (("app", stage.app), ("stage", stage.name), *stage.tags):
             Tags.of(self).add(key, value)
         self._outputs(stage)
@@ -206,6 +212,27 @@ class EventApiStack(Stack):
             domain_name=domain.name,
             certificate_arn=certificate_arn,
             hosted_zone_id=domain.hosted_zone_id,
+        )
+
+    def _key_renewal(self, stage: StageConfig) -> KeyRenewal | None:
+        """The daily renewer when `apiKey.autoRenew` is set (see eventapi.deploy.renewer)."""
+        key = stage.auth.api_key
+        if key is None or key.auto_renew is None:
+            return None
+        from eventapi.deploy.renewer import stage_environment  # noqa: PLC0415 - only stages with a renewer
+
+        prefix = stage.ssm.prefix
+        return KeyRenewal(
+            self,
+            "KeyRenewal",
+            environment=stage_environment(stage),
+            parameter_path=prefix,
+            written_parameters=[ssm_name(prefix, SsmParam.API_KEY_EXPIRES), ssm_name(prefix, SsmParam.CONFIG)],
+            kms_key_id=stage.ssm.kms_key_id,
+            hour_utc=key.auto_renew.hour_utc,
+            log_retention_days=stage.logging.retention_days,
+            retain_logs=stage.logging.retain,
+            description=f"Renews the API key of {stage.api_name} daily",
         )
 
     def _output(self, key: Output, value: str, description: str) -> None:

@@ -358,7 +358,8 @@ class EventsConfig:
         except ClientError as err:
             code = err.response.get("Error", {}).get("Code", "Error")
             raise EventsConfigError(config_name, f"cannot read from SSM ({code}); check the credentials and "
-                                    "that this role may ssm:GetParameters and kms:Decrypt") from None  # fmt: skip
+                                    "that this role may ssm:GetParameters on both names (and kms:Decrypt when "
+                                    "ssm.kmsKeyId is a customer managed key)") from None  # fmt: skip
         except BotoCoreError as err:
             raise EventsConfigError(config_name, f"cannot reach SSM ({err})") from None
         values = {p["Name"]: p["Value"] for p in response.get("Parameters", [])}

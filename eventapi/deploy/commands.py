@@ -45,6 +45,7 @@ STRING: Final = "String"
 SECURE: Final = "SecureString"
 KEY_ROW_TYPE: Final = "AppSync key"
 DEFAULT_GRACE_HOURS: Final = 24
+RETIRE_MIN: Final = timedelta(hours=25)  # a retired key's shortest life: AppSync's 1-day minimum, plus an hour
 Format = Literal["env", "json", "amplify"]
 EXPORT_DEFAULT_PATHS: Final[dict[str, str]] = {
     "env": "eventapi.env",
@@ -89,6 +90,12 @@ class Rotation:
 
     def to_value(self) -> str:
         return _dumps({"keyId": self.key_id, "rotatedAt": iso(self.rotated_at), "finishAfter": iso(self.finish_after)})
+
+    @property
+    def retire_at(self) -> datetime:
+        """When the retired key is to expire: the end of the grace period, at least 25 h after the rotation
+        (AppSync's minimum validity is one day), on the hour."""
+        return ceil_hour(max(self.finish_after, self.rotated_at + RETIRE_MIN))
 
     @classmethod
     def parse(cls, param: Param | None) -> Rotation | None:
@@ -220,12 +227,16 @@ def publish(
         rotation = Rotation.parse(current.get(ssm_name(prefix, SsmParam.API_KEY_PREVIOUS)))
         key = pick_current(keys, stored.value if stored else None, now, exclude=rotation.key_id if rotation else None)
         if key is None:
-            raise DeployError(
-                ExitCode.NO_API_KEY,
-                f"API {outputs.api_id} has no valid API key ({len(keys)} listed, none unexpired); deploy the stack "
-                f"again (make deploy STAGE={stage.name}) so it renews its key, then run publish again",
-            )
+            raise _no_valid_key(stage, outputs.api_id, keys)
         report.data["apiKey"] = {"masked": mask_key(key.id), "expires": iso(key.expires)}
+        if rotation is not None:
+            report.changes += retire(aws, outputs.api_id, rotation, keys, now, dry_run=dry_run)
+        if stage.auth.api_key.auto_renew is not None:
+            # A deploy of an assembly synthesized in an earlier month sets an earlier `Expires` than the
+            # renewer had reached: take the key back to the far end at once rather than at the next run.
+            change, expires = extend_key(aws, outputs.api_id, key, renewal_target(stage, now), dry_run=dry_run)
+            report.changes.append(change)
+            key = replace(key, expires=expires)
         if warning := expiry_warning(key.expires, now, stage.name):
             report.warnings.append(warning)
 
@@ -246,6 +257,53 @@ def publish(
             kms_key_id=kms_key_id or stage.ssm.kms_key_id,
         )
     return report
+
+
+def _no_valid_key(stage: StageConfig, api_id: str, keys: list[ApiKey]) -> DeployError:
+    """What to do when the API has no valid key: deploy again, or, when the stack's own key is gone, a new
+    generation (a deploy cannot renew a deleted key: CloudFormation's UpdateApiKey would fail)."""
+    provider = stage.auth.api_key or ApiKeyProvider()
+    if any(k.description == provider.stack_key_description for k in keys):
+        return DeployError(
+            ExitCode.NO_API_KEY,
+            f"API {api_id} has no valid API key ({len(keys)} listed, none unexpired); deploy the stack again "
+            f"(make deploy STAGE={stage.name}) so it renews its key, then run publish again",
+        )
+    return DeployError(
+        ExitCode.NO_API_KEY,
+        f"API {api_id} has no valid API key and no key of generation {provider.generation} (AppSync deletes a key "
+        "60 days after it expires, and rotate-key --finish deletes a retired one), so a deploy cannot renew it: set "
+        f"auth.providers.apiKey.generation to {provider.generation + 1} in cdk.json (stage {stage.name}) and deploy "
+        f"(make deploy STAGE={stage.name}); CloudFormation then creates a new key",
+    )
+
+
+def retire(
+    aws: Aws, api_id: str, rotation: Rotation, keys: list[ApiKey], now: datetime, *, dry_run: bool
+) -> list[Change]:
+    """Hold the key a rotation retires to its end (`Rotation.retire_at`): cut it if anything made it live longer.
+
+    `rotate-key` cuts it once; a deploy before `--finish` whose template carries a new `Expires` sets it back to
+    the template's date. `publish` (run by every `make deploy`) and `renew-key` (and the scheduled renewer) call
+    this, so the retired key never outlives its rotation by more than AppSync's one-day minimum.
+    """
+    retired = next((k for k in keys if k.id == rotation.key_id), None)
+    if retired is None:
+        return []
+    cut = max(rotation.retire_at, ceil_hour(now + RETIRE_MIN))
+    row = f"API key {mask_key(retired.id)} (retired)"
+    if retired.expires <= cut:
+        return [Change(row, KEY_ROW_TYPE, "unchanged", f"expires {iso(retired.expires)}")]
+    if not dry_run:
+        aws.call(
+            "appsync",
+            "UpdateApiKey",
+            f"API key {mask_key(retired.id)} of API {api_id}",
+            apiId=api_id,
+            id=retired.id,
+            expires=to_epoch(cut),
+        )
+    return [Change(row, KEY_ROW_TYPE, "updated", f"expires {iso(retired.expires)} -> {iso(cut)}")]
 
 
 def _prune_plan(aws: Aws, current: dict[str, Param], layout: set[str]) -> list[Change]:
@@ -427,33 +485,21 @@ def renew_key(
 ) -> Report:
     """Push the published key's expiry forward (never back) within AppSync's 1-365 day window; update SSM."""
     now = _now(now)
-    valid_days = _require_api_key(stage)
+    _require_api_key(stage)
     aws = make_aws(session, stage, region, redactor)
     pub = read_published(aws, stage)
-    _, key = _key_state(aws, stage, pub)
-    target = now + timedelta(days=days) if days is not None else api_key_expiry(valid_days, now.date())
-    target = clamp_expiry(target, now)
+    keys, key = _key_state(aws, stage, pub)
+    target = clamp_expiry(now + timedelta(days=days), now) if days is not None else renewal_target(stage, now)
     report = Report("renew-key", stage.name, pub.prefix, dry_run=dry_run)
-    row = f"API key {mask_key(key.id)}"
-    if target > key.expires:
-        if not dry_run:
-            aws.call(
-                "appsync",
-                "UpdateApiKey",
-                f"API key {mask_key(key.id)} of API {pub.config.api_id}",
-                apiId=pub.config.api_id,
-                id=key.id,
-                expires=to_epoch(target),
-            )
-        report.changes.append(Change(row, KEY_ROW_TYPE, "updated", f"expires {iso(key.expires)} -> {iso(target)}"))
-        expires = target
-    else:
-        report.changes.append(Change(row, KEY_ROW_TYPE, "unchanged", f"expires {iso(key.expires)}"))
+    change, expires = extend_key(aws, pub.config.api_id or "", key, target, dry_run=dry_run)
+    report.changes.append(change)
+    if change.action == "unchanged":
         report.notes.append(
             f"the key already expires {iso(key.expires)}, not before the renewal target {iso(target)}; "
             "renew-key never shortens a key"
         )
-        expires = key.expires
+    if pub.rotation is not None:
+        report.changes += retire(aws, pub.config.api_id or "", pub.rotation, keys, now, dry_run=dry_run)
     desired = _key_params(pub, None, expires)
     changes = plan(desired, pub.params)
     report.changes += changes
@@ -470,6 +516,30 @@ def renew_key(
     if warning := expiry_warning(expires, now, stage.name):
         report.warnings.append(warning)
     return report
+
+
+def extend_key(aws: Aws, api_id: str, key: ApiKey, target: datetime, *, dry_run: bool) -> tuple[Change, datetime]:
+    """Move `key`'s expiry out to `target` (already within AppSync's window), never in; (the change, the expiry)."""
+    row = f"API key {mask_key(key.id)}"
+    if target <= key.expires:
+        return Change(row, KEY_ROW_TYPE, "unchanged", f"expires {iso(key.expires)}"), key.expires
+    if not dry_run:
+        aws.call(
+            "appsync",
+            "UpdateApiKey",
+            f"API key {mask_key(key.id)} of API {api_id}",
+            apiId=api_id,
+            id=key.id,
+            expires=to_epoch(target),
+        )
+    return Change(row, KEY_ROW_TYPE, "updated", f"expires {iso(key.expires)} -> {iso(target)}"), target
+
+
+def renewal_target(stage: StageConfig, now: datetime) -> datetime:
+    """The far end of the stage's expiry scheme today: what a deploy synthesized today sets, within AppSync's
+    window. The renewer, `renew-key` and `publish` (with autoRenew) all aim here, so none of them fights the
+    template: CloudFormation's `Expires` for a synth this month is the same date."""
+    return clamp_expiry(api_key_expiry(_require_api_key(stage), now.date()), now)
 
 
 def rotate_key(
@@ -535,21 +605,8 @@ def rotate_key(
     if not dry_run:
         apply(aws, changes, desired, pub.params, tags=tags, kms_key_id=kms)
 
-    cut = ceil_hour(now + max(timedelta(hours=grace_hours), timedelta(hours=25)))
-    old_row = f"API key {mask_key(old.id)} (old)"
-    if cut < old.expires:
-        if not dry_run:
-            aws.call(
-                "appsync",
-                "UpdateApiKey",
-                f"API key {mask_key(old.id)} of API {pub.config.api_id}",
-                apiId=pub.config.api_id,
-                id=old.id,
-                expires=to_epoch(cut),
-            )
-        report.changes.append(Change(old_row, KEY_ROW_TYPE, "updated", f"expires {iso(old.expires)} -> {iso(cut)}"))
-    else:
-        report.changes.append(Change(old_row, KEY_ROW_TYPE, "unchanged", f"expires {iso(old.expires)}"))
+    report.changes += retire(aws, pub.config.api_id or "", rotation, keys, now, dry_run=dry_run)
+    cut = max(rotation.retire_at, ceil_hour(now + RETIRE_MIN))
     if not dry_run:
         report.notes.append(f"new key {mask_key(new.id)} published; it expires {iso(new.expires)}")
     report.notes.append(

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from eventapi.config import SsmParam, ssm_name
+from eventapi.config import DEFAULT_SSM_KMS_KEY, SsmParam, ssm_name
 from eventapi.deploy.aws import Aws
 
 OWNER_TAG_KEY: Final = "eventapi:managed-by"
@@ -136,7 +136,9 @@ def _put(
     aws: Aws, param: Param, kms_key_id: str, *, overwrite: bool = False, tags: list[dict[str, str]] | None = None
 ) -> None:
     kwargs: dict[str, Any] = {"Name": param.name, "Value": param.value, "Type": param.type, "Tier": TIER}
-    if param.type == "SecureString":
+    # The AWS managed key is SSM's default: name it and a fresh account or region, where SSM has not created
+    # `alias/aws/ssm` yet, fails (an alias given as KeyId must exist); omitted, SSM creates and uses it.
+    if param.type == "SecureString" and kms_key_id != DEFAULT_SSM_KMS_KEY:
         kwargs["KeyId"] = kms_key_id
     if overwrite:
         kwargs["Overwrite"] = True

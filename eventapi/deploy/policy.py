@@ -50,27 +50,15 @@ def deploy_policy(stage: StageConfig, *, region: str | None = None, account: str
             "Resource": f"{param_arn}/*",
         },
     ]
-    kms_key = stage.ssm.kms_key_id
-    if kms_key != DEFAULT_SSM_KMS_KEY:
-        key_resource = (
-            kms_key if kms_key.startswith("arn:") else "*" if kms_key.startswith("alias/") else
-            f"arn:aws:kms:{region}:{account}:key/{kms_key}"
-        )  # fmt: skip
-        condition: dict[str, Any] = {
-            "StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"},
-            "StringLike": {"kms:EncryptionContext:PARAMETER_ARN": f"{param_arn}/*"},
-        }
-        if kms_key.startswith("alias/"):
-            condition["ForAnyValue:StringEquals"] = {"kms:ResourceAliases": kms_key}
-        statements.append(
-            {
-                "Sid": "EncryptTheApiKey",
-                "Effect": "Allow",
-                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
-                "Resource": key_resource,
-                "Condition": condition,
-            }
-        )
+    kms = kms_statement(
+        stage.ssm.kms_key_id,
+        region=region,
+        account=account,
+        parameters=f"{param_arn}/*",
+        actions=("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"),
+    )
+    if kms is not None:
+        statements.append({"Sid": "EncryptTheApiKey", **kms})
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -102,3 +90,23 @@ def smoke_policy(stage: StageConfig, *, region: str | None = None, account: str 
             },
         ],
     }
+
+
+def kms_statement(
+    kms_key: str, *, region: str, account: str, parameters: str, actions: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """The statement that lets SSM use a customer managed key for `parameters` (an ARN pattern) on the caller's
+    behalf; None for the AWS managed key, whose key policy already allows use through SSM within the account."""
+    if kms_key == DEFAULT_SSM_KMS_KEY:
+        return None
+    key_resource = (
+        kms_key if kms_key.startswith("arn:") else "*" if kms_key.startswith("alias/") else
+        f"arn:aws:kms:{region}:{account}:key/{kms_key}"
+    )  # fmt: skip
+    condition: dict[str, Any] = {
+        "StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"},
+        "StringLike": {"kms:EncryptionContext:PARAMETER_ARN": parameters},
+    }
+    if kms_key.startswith("alias/"):
+        condition["ForAnyValue:StringEquals"] = {"kms:ResourceAliases": kms_key}
+    return {"Effect": "Allow", "Action": list(actions), "Resource": key_resource, "Condition": condition}

@@ -72,6 +72,12 @@ def api_key_logical_id(generation: int) -> str:
     return f"EventApiKeyGen{generation}"
 
 
+# The API's logical id, pinned to the one CDK generated for the path EventApi/Api before it was pinned (so
+# deployed stacks keep their API): a construct rename must never replace the API, which would mean new
+# endpoints and new keys.
+EVENT_API_LOGICAL_ID = "EventApiC062CAD3"
+
+
 class EventApi(Construct):
     """An AppSync Event API. Attributes: `api`, `namespaces` (name -> ChannelNamespace), `log_group`."""
 
@@ -87,6 +93,7 @@ class EventApi(Construct):
         namespaces: Sequence[NamespaceSpec],
         log_level: str,
         log_retention_days: int,
+        retain_logs: bool = False,
         api_key: ApiKeySpec | None = None,
         iam_auth: bool = False,
         user_pool: cognito.IUserPool | None = None,
@@ -170,7 +177,7 @@ class EventApi(Construct):
             self,
             "Logs",
             log_group_name=f"/aws/appsync/apis/{self.api.api_id}",
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY,
         )
         cfn_log_group = self.log_group.node.default_child
         assert isinstance(cfn_log_group, logs.CfnLogGroup)
@@ -178,6 +185,7 @@ class EventApi(Construct):
         self.log_group.grant_write(log_role)
         cfn_api = self.api.node.default_child
         assert isinstance(cfn_api, appsync.CfnApi)
+        cfn_api.override_logical_id(EVENT_API_LOGICAL_ID)
         cfn_api.add_property_override(
             "EventConfig.LogConfig",
             {

@@ -22,6 +22,7 @@ for _name, _entry in (
     ("web", ("eventapi.local.cli_web", "deploy a stage locally and serve the browser page (web/) against it")),
     ("demo", ("eventapi.local.cli_demo", "the seed post's scenario, deployed locally (python -m eventapi.demo)")),
     ("handler", ("eventapi.testing.cli", "evaluate a stage's namespace handler once (handler test ...)")),
+    ("renew", ("eventapi.local.cli_renew", "run the scheduled API key renewer once against a running `up`")),
 ):
     if importlib.util.find_spec(_entry[0]) is not None:
         COMMANDS[_name] = _entry

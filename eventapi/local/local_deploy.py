@@ -504,6 +504,11 @@ class LocalDeployment:
         )
         result = self.publish_output[-1] if self.publish_output else "done"
         self.log(f"post-deploy python -m eventapi.deploy publish --stage {stage.name} with AWS_ENDPOINT_URL: {result}")
+        if stage.auth.api_key is not None and stage.auth.api_key.auto_renew is not None:
+            self.log(
+                "renewer     apiKey.autoRenew is scheduled in AWS only; run it here on demand: "
+                f"python -m eventapi.local renew --stage {stage.name} --moto-url {moto_url}"
+            )
         prefix = stage.ssm.prefix
         self.deployed = Deployed(
             stage=stage.name,

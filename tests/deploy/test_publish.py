@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 
 from eventapi.client.config import EventsConfig
 from eventapi.config import SsmParam, load_stage, ssm_name
@@ -197,7 +198,8 @@ def test_expiring_key_warns(session: Any, project: Path) -> None:
 
 
 def test_no_api_key_is_an_error(session: Any, project: Path) -> None:
-    """An API without a valid key stops publish with NO_API_KEY and writes nothing."""
+    """An API with no key at all (the stack's key deleted) stops publish with NO_API_KEY, says to bump the
+    generation (a deploy cannot renew a deleted key), and writes nothing."""
     stage = load_stage("dev", project)
     api = create_api(session, "social-dev")
     create_stack(session, "Social-dev", outputs_for(api))
@@ -207,10 +209,31 @@ def test_no_api_key_is_an_error(session: Any, project: Path) -> None:
 
     assert err.value.code == ExitCode.NO_API_KEY
     assert err.value.message == (
-        f"API {api['apiId']} has no valid API key (0 listed, none unexpired); deploy the stack again "
-        "(make deploy STAGE=dev) so it renews its key, then run publish again"
+        f"API {api['apiId']} has no valid API key and no key of generation 1 (AppSync deletes a key 60 days after "
+        "it expires, and rotate-key --finish deletes a retired one), so a deploy cannot renew it: set "
+        "auth.providers.apiKey.generation to 2 in cdk.json (stage dev) and deploy (make deploy STAGE=dev); "
+        "CloudFormation then creates a new key"
     )
     assert ssm_values(session, PREFIX) == {}
+
+
+def test_expired_stack_key_says_deploy_again(session: Any, project: Path) -> None:
+    """When the stack's key of the current generation still exists but has expired, publish says to deploy again
+    (CloudFormation can still renew it)."""
+    stage = load_stage("dev", project)
+    api = create_api(session, "social-dev")
+    create_stack(session, "Social-dev", outputs_for(api))
+    with time_machine.travel(NOW, tick=False):
+        create_key(session, api["apiId"], NOW + timedelta(days=2))
+
+    with time_machine.travel(NOW + timedelta(days=3), tick=False), pytest.raises(DeployError) as err:
+        publish(session, stage)
+
+    assert err.value.code == ExitCode.NO_API_KEY
+    assert err.value.message == (
+        f"API {api['apiId']} has no valid API key (1 listed, none unexpired); deploy the stack again "
+        "(make deploy STAGE=dev) so it renews its key, then run publish again"
+    )
 
 
 def test_missing_stack_is_an_error(session: Any, project: Path) -> None:
@@ -324,3 +347,15 @@ def test_prune_deletes_tagged_strays_only(session: Any, deployed: Deployed) -> N
     names = set(ssm_values(session, PREFIX))
     assert f"{PREFIX}/old-name" not in names
     assert f"{PREFIX}/someone-elses" in names
+
+
+def test_aws_managed_key_is_not_named(session: Any, project: Path) -> None:
+    """With the default AWS managed key the SecureString is written without KeyId (an alias given as KeyId must
+    already exist, and SSM creates alias/aws/ssm only on first use); a customer managed key is named."""
+    sent: list[dict[str, Any]] = []
+    session.events.register("provide-client-params.ssm.PutParameter", lambda params, **_: sent.append(dict(params)))
+    publish(session, deploy(session, project, "dev").stage, now=NOW)
+    publish(session, deploy(session, project, "prod").stage, now=NOW)
+
+    secure = [(p["Name"], p.get("KeyId")) for p in sent if p["Type"] == "SecureString"]
+    assert secure == [(name(SsmParam.API_KEY), None), ("/social/prod/events/api-key", "alias/social-prod")]

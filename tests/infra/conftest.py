@@ -21,7 +21,7 @@ FULL_STAGE: dict[str, Any] = {
     "region": "us-east-1",
     "auth": {
         "providers": {
-            "apiKey": {"validDays": 30, "description": "Key for the full test stage"},
+            "apiKey": {"validDays": 30, "description": "Key for the full test stage", "autoRenew": {"hourUtc": 5}},
             "iam": {
                 "publisherPrincipal": "arn:aws:iam::123456789012:role/backend",
                 "subscriberPrincipal": "arn:aws:iam::123456789012:role/analytics",
@@ -60,7 +60,7 @@ FULL_STAGE: dict[str, Any] = {
         "hook": {"type": "http", "endpoint": "https://hooks.example.com/events"},
         "bus": {"type": "eventbridge", "eventBusArn": "arn:aws:events:us-east-1:123456789012:event-bus/default"},
     },
-    "logging": {"level": "ALL", "retentionDays": 7},
+    "logging": {"level": "ALL", "retentionDays": 7, "retain": True},
     "ssm": {"prefix": "/full/events", "kmsKeyId": "alias/events"},
     "tags": {"team": "realtime", "cost-center": "42"},
     "monitoring": {
@@ -92,12 +92,36 @@ EDGE_STAGE: dict[str, Any] = {
 }
 
 
+# A new user pool with every choice that relaxes the safe defaults, each relaxation with its reason.
+OPEN_STAGE: dict[str, Any] = {
+    "region": "eu-west-1",
+    "auth": {
+        "providers": {
+            "cognito": {
+                "newUserPool": True,
+                "selfSignUp": True,
+                "mfa": "optional",
+                "featurePlan": "essentials",
+                "signInAliases": ["email", "username", "preferredUsername"],
+                "hostedUi": {
+                    "domainPrefix": "social-open-test",
+                    "callbackUrls": ["https://app.example.com/callback", "http://localhost:5173/"],
+                    "logoutUrls": ["https://app.example.com/"],
+                },
+                "reasons": {
+                    "mfa": "comment authors sign themselves up; MFA stays available to those who want it",
+                    "featurePlan": "Essentials costs less per monthly active user; no threat protection needed here",
+                },
+            }
+        }
+    },
+    "namespaces": {"default": {}},
+}
+
+
 def full_context() -> dict[str, Any]:
-    return {
-        "eventapi": {"app": "social", "stages": {"full": FULL_STAGE, "edge": EDGE_STAGE}},
-        TODAY_KEY: TODAY,
-        **CLI_CONTEXT,
-    }
+    stages = {"full": FULL_STAGE, "edge": EDGE_STAGE, "open": OPEN_STAGE}
+    return {"eventapi": {"app": "social", "stages": stages}, TODAY_KEY: TODAY, **CLI_CONTEXT}
 
 
 def synth(context: Mapping[str, Any], outdir: Path) -> dict[str, dict[str, Any]]:
@@ -149,6 +173,12 @@ def full_all(full_out: Path) -> dict[str, dict[str, Any]]:
 def full(full_out: Path) -> dict[str, Any]:
     """The template of the every-feature stage."""
     return templates(full_out)["Social-full"]
+
+
+@pytest.fixture(scope="session")
+def open_pool(full_out: Path) -> dict[str, Any]:
+    """The template of the stage whose new user pool relaxes every default it can."""
+    return templates(full_out)["Social-open"]
 
 
 def resources(template: Mapping[str, Any], kind: str) -> dict[str, dict[str, Any]]:

@@ -172,7 +172,7 @@ BAD_CONFIGS = [
     (_with("stages.dev.namespace", {}), "eventapi.stages.dev.namespace: unknown setting (did you mean 'namespaces'?); "
      "allowed here: account, region, auth, namespaces, logging, ssm, tags, dataSources, monitoring, domain, waf, rules"),
     (_with("stages.dev.auth.providers.apiKey.validDay", 30), "eventapi.stages.dev.auth.providers.apiKey.validDay: unknown "
-     "setting (did you mean 'validDays'?); allowed here: validDays, description, generation"),
+     "setting (did you mean 'validDays'?); allowed here: validDays, description, generation, autoRenew"),
     (_with("stages.dev.auth.providers.apikey", {}), "eventapi.stages.dev.auth.providers.apikey: unknown setting (did you "
      "mean 'apiKey'?); allowed here: apiKey, iam, cognito, oidc, lambda"),
     (_with("stages.dev.auth.publish", ["AMAZON_COGNITO_USER_POOLS"]), "eventapi.stages.dev.auth.publish: "

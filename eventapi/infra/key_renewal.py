@@ -1,0 +1,154 @@
+"""The scheduled key renewer: a Python Lambda (the package's own modules, bundled without Docker), a daily
+EventBridge Scheduler schedule that invokes it, and an alarm on its errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import Acknowledgment, ArnFormat, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as targets
+from constructs import Construct
+
+from eventapi.infra.python_bundle import package_code
+from eventapi.infra.python_function import RUNTIME
+
+ENTRY_MODULE = "eventapi.deploy.renewer"
+NAG = "AwsSolutions::"  # the cdk-nag plugin's prefix of acknowledgement ids
+APPSYNC_KEYS_REASON = (
+    "appsync:ListApiKeys and appsync:UpdateApiKey support no resource-level permissions (the Service "
+    "Authorization Reference lists no resource type for them), so they take '*'"
+)
+INVOKE_REASON = (
+    "the L2 Scheduler target grants lambda:InvokeFunction on the renewer and its versions (`<function ARN>:*`): "
+    "this one function only"
+)
+KMS_ALIAS_REASON = (
+    "a KMS alias names no key ARN at synth; the statement is held to the alias (kms:ResourceAliases), to use "
+    "through SSM (kms:ViaService) and to the parameters under the stage's prefix (encryption context)"
+)
+
+
+class KeyRenewal(Construct):
+    """Renews the published API key daily. Attributes: `function`, `schedule`, `alarm` (on the function's
+    Errors: any failed run in a day puts it in ALARM; wire it to a topic to be told)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        environment: Mapping[str, str],
+        parameter_path: str,
+        written_parameters: Sequence[str],
+        kms_key_id: str,
+        hour_utc: int,
+        log_retention_days: int,
+        retain_logs: bool,
+        description: str,
+    ) -> None:
+        super().__init__(scope, id_)
+        # The policy statement shapes are the post-deploy step's (eventapi.deploy.policy); imported here so stages
+        # without a renewer do not load boto3 at synth.
+        from eventapi.deploy.policy import kms_statement  # noqa: PLC0415
+
+        stack = Stack.of(self)
+
+        def parameter_arn(name: str) -> str:
+            return stack.format_arn(
+                service="ssm",
+                resource="parameter",
+                resource_name=name.lstrip("/"),
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
+
+        role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description)
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["appsync:ListApiKeys", "appsync:UpdateApiKey"], resources=["*"])
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["ssm:GetParametersByPath"], resources=[parameter_arn(parameter_path)])
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["ssm:PutParameter", "ssm:AddTagsToResource"],
+                resources=[parameter_arn(name) for name in written_parameters],
+            )
+        )
+        kms = kms_statement(
+            kms_key_id,
+            region=stack.region,
+            account=stack.account,
+            parameters=f"{parameter_arn(parameter_path)}/*",
+            actions=("kms:Decrypt",),
+        )
+        if kms is not None:
+            role.add_to_policy(iam.PolicyStatement.from_json(kms))
+        log_group = logs.LogGroup(
+            self, "Logs", removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY
+        )
+        cfn_log_group = log_group.node.default_child
+        assert isinstance(cfn_log_group, logs.CfnLogGroup)
+        cfn_log_group.retention_in_days = log_retention_days  # config validated the days
+        log_group.grant_write(role)
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=f"{ENTRY_MODULE}.handler",
+            code=package_code(ENTRY_MODULE),
+            role=role,
+            log_group=log_group,
+            environment=dict(environment),
+            timeout=Duration.minutes(2),
+            memory_size=256,
+            retry_attempts=0,  # the schedule retries; a second Lambda-side retry would only double the alarm
+            description=description,
+        )
+        cfn_function = self.function.node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        policy = role.node.find_child("DefaultPolicy").node.default_child
+        assert isinstance(policy, iam.CfnPolicy)
+        # The role's permissions before the function; the role itself is already ordered by the GetAtt (cfn-lint
+        # W3005 flags CDK's redundant DependsOn on it).
+        cfn_function.add_override("DependsOn", [stack.get_logical_id(policy)])
+        invoker = iam.Role(
+            self,
+            "SchedulerRole",
+            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com", conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account}}),
+            description=f"{description}: the schedule's role",
+        )  # fmt: skip
+        self.schedule = scheduler.Schedule(
+            self,
+            "Schedule",
+            schedule=scheduler.ScheduleExpression.cron(minute="0", hour=str(hour_utc)),
+            target=targets.LambdaInvoke(self.function, role=invoker, retry_attempts=2, max_event_age=Duration.hours(6)),
+            description=description,
+        )
+        self.alarm = cloudwatch.Alarm(
+            self,
+            "Failed",
+            metric=self.function.metric_errors(period=Duration.days(1), statistic="Sum"),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=f"{description}: a run failed; its one-line error is in the function's log group",
+        )
+        reason = APPSYNC_KEYS_REASON
+        if kms is not None and kms["Resource"] == "*":
+            reason += f"; {KMS_ALIAS_REASON}"
+        Validations.of(role).acknowledge(Acknowledgment(id=f"{NAG}AwsSolutions-IAM5[Resource::*]", reason=reason))
+        Validations.of(invoker).acknowledge(
+            Acknowledgment(
+                id=f"{NAG}AwsSolutions-IAM5[Resource::<{stack.get_logical_id(cfn_function)}.Arn>:*]",
+                reason=INVOKE_REASON,
+            )
+        )
