@@ -26,8 +26,8 @@ from eventapi.config import (
 from eventapi.infra.cognito import EventApiUserPool
 from eventapi.infra.domain import CertificateStack, EventApiDomain, make_certificate
 from eventapi.infra.event_api import ApiKeySpec, EventApi, LambdaAuthSpec, NamespaceSpec, OidcSpec
-from eventapi.infra.monitoring import EventApiMonitoring
 from eventapi.infra.key_renewal import KeyRenewal
+from eventapi.infra.monitoring import EventApiMonitoring
 from eventapi.infra.roles import EventApiRoles
 from eventapi.infra.waf import EventApiWaf
 from eventapi.outputs import Output

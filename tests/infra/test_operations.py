@@ -51,7 +51,7 @@ def test_key_renewal_schedule_function_and_alarm(full: dict[str, Any]) -> None:
     (schedule,) = resources(full, "AWS::Scheduler::Schedule").values()
     assert schedule["Properties"]["ScheduleExpression"] == "cron(0 5 * * ? *)"
     assert schedule["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": [name, "Arn"]}
-    (alarm,) = resources(full, "AWS::CloudWatch::Alarm").values()
+    (alarm,) = [a for n, a in resources(full, "AWS::CloudWatch::Alarm").items() if n.startswith("KeyRenewal")]
     assert {k: alarm["Properties"][k] for k in ("MetricName", "Namespace", "Period", "Threshold")} == {
         "MetricName": "Errors",
         "Namespace": "AWS/Lambda",

@@ -39,6 +39,11 @@ PRODUCTION_TYPES = (
 )
 
 
+def api_alarms(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Event API's alarms (not the key renewer's, on its Lambda function)."""
+    return [a for n, a in resources(template, "AWS::CloudWatch::Alarm").items() if not n.startswith("KeyRenewal")]
+
+
 def alarm_metrics(alarm: dict[str, Any]) -> list[dict[str, Any]]:
     """The metric stats an alarm reads (single metric or metric math)."""
     if "MetricName" in alarm:
@@ -56,7 +61,7 @@ def test_alarm_metrics_are_documented_ones(shipped: dict[str, Any], full_all: di
     """Every alarm reads an AWS/AppSync metric the docs list, with exactly the dimensions the docs give it."""
     for template in (shipped["Social-prod"], full_all["Social-full"], full_all["Social-edge"]):
         (api_id,) = resources(template, "AWS::AppSync::Api")
-        for alarm in resources(template, "AWS::CloudWatch::Alarm").values():
+        for alarm in api_alarms(template):
             for metric in alarm_metrics(alarm["Properties"]):
                 dimensions = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
                 assert metric["Namespace"] == METRIC_NAMESPACE
@@ -118,7 +123,7 @@ def test_server_error_alarm_sums_every_server_error(shipped: dict[str, Any]) -> 
 
 def test_full_thresholds_anomaly_and_existing_topic(full: dict[str, Any]) -> None:
     """full: client errors alarm on an anomaly band, delayed messages are off, alarms notify the existing topic."""
-    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in resources(full, "AWS::CloudWatch::Alarm").values()}
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in api_alarms(full)}
     assert not [name for name in alarms if "delayed" in name]
     client = alarms["social-full /comments: connect/subscribe/publish client errors (auth failures)"]
     assert client["ComparisonOperator"] == "GreaterThanUpperThreshold"
