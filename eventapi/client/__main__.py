@@ -30,11 +30,13 @@ from eventapi.client.errors import (
     EventsTimeoutError,
     ServiceError,
     UnauthorizedError,
+    UnexpectedResponseError,
+    one_line,
 )
 from eventapi.client.smoke import EXIT_NO_CREDENTIALS, RECEIVE_TIMEOUT, credential_modes, run_smoke
 from eventapi.client.smoke import __doc__ as smoke_doc
 from eventapi.config import AuthMode, ConfigError
-from eventapi.protocol import ChannelError
+from eventapi.protocol import ChannelError, strict_loads
 
 EXIT_OK = 0
 EXIT_USAGE = 2  # argparse's own code for bad arguments
@@ -43,6 +45,7 @@ EXIT_AUTH = 4  # the service said Unauthorized
 EXIT_REJECTED = 5  # the service refused the request (bad channel, too many events, ...)
 EXIT_FAILED_EVENTS = 6  # publish answered, but some events are in failed[]
 EXIT_CONNECTION = 7  # network: cannot connect, socket lost, timeout
+EXIT_UNEXPECTED_RESPONSE = 8  # not an Event API's answer: a redirect, an unknown status, a 2xx of the wrong shape
 EXIT_INTERRUPTED = 130  # Ctrl-C
 # `smoke` adds EXIT_SMOKE_FAILED (8), EXIT_NOT_REFUSED (9) and EXIT_NO_CREDENTIALS (10): see eventapi/client/smoke.py
 TOKEN_ENV = "EVENTAPI_AUTH_TOKEN"  # noqa: S105 - the name of a variable, not a token
@@ -156,7 +159,7 @@ async def run(args: argparse.Namespace) -> int:
             events = []
             for text in args.events:
                 try:
-                    json.loads(text)
+                    strict_loads(text)
                 except ValueError:
                     raise CliError(f"event {text[:40]!r} is not valid JSON", EXIT_USAGE) from None
                 events.append(text)
@@ -170,7 +173,12 @@ async def run(args: argparse.Namespace) -> int:
         async with await client.subscribe(args.channel) as subscription:
             print(f"subscribed to {subscription.channel}", file=sys.stderr, flush=True)
             async for event in subscription:
-                print(event.raw, flush=True)
+                try:
+                    event.data  # noqa: B018 - stdout holds JSON only: check the event parses
+                except ValueError as err:
+                    print(f"warning: skipped an event that is not JSON ({err})", file=sys.stderr, flush=True)
+                    continue
+                print(event.raw if "\n" not in event.raw else json.dumps(event.data), flush=True)
                 received += 1
                 if args.count and received >= args.count:
                     break
@@ -190,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(err), EXIT_CONFIG)
     except UnauthorizedError as err:
         return _fail(f"unauthorized: {err}", EXIT_AUTH)
+    except UnexpectedResponseError as err:
+        return _fail(f"unexpected answer: {err}", EXIT_UNEXPECTED_RESPONSE)
     except ServiceError as err:
         return _fail(f"refused: {err}", EXIT_REJECTED)
     except ChannelError as err:
@@ -198,8 +208,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"connection: {err}", EXIT_CONNECTION)
 
 
+MAX_ERROR_CHARS = 500  # an error may quote the server; keep it to a readable line
+
+
 def _fail(message: str, code: int) -> int:
-    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    print(f"error: {one_line(message, MAX_ERROR_CHARS)}", file=sys.stderr)
     return code
 
 

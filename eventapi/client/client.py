@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import json
 import logging
 import random
 import ssl as ssl_module
@@ -36,7 +35,9 @@ from eventapi.client.errors import (
     PublishFailedError,
     ServiceError,
     UnauthorizedError,
+    UnexpectedResponseError,
     error_from,
+    one_line,
 )
 from eventapi.protocol import (
     MAX_EVENTS_PER_PUBLISH,
@@ -72,6 +73,7 @@ from eventapi.protocol import (
     parse_server_message,
     parse_subscribe_channel,
     publish_body,
+    strict_loads,
     subprotocols,
     subscribe_body,
     upgrade_headers,
@@ -93,7 +95,7 @@ class Backoff:
     jitter: float = 0.5
 
     def delay(self, attempt: int) -> float:
-        base = min(self.maximum, self.initial * self.factor**attempt)
+        base = min(self.maximum, self.initial * self.factor ** min(attempt, 64))
         return base * (1 - self.jitter * random.random())
 
 
@@ -108,7 +110,7 @@ class Event:
 
     @cached_property
     def data(self) -> Any:
-        return json.loads(self.raw)
+        return strict_loads(self.raw)
 
 
 @dataclass(frozen=True)
@@ -311,7 +313,7 @@ class EventsClient:
         task, self._conn_task = self._conn_task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         for background in list(self._background):
             background.cancel()
@@ -380,7 +382,7 @@ class EventsClient:
             return compact_json(event)
         if not isinstance(event, str):
             raise TypeError(f"raw events must be strings holding JSON, got {type(event).__name__}")
-        json.loads(event)  # raises ValueError for text that is not JSON
+        strict_loads(event)  # raises ValueError for text that is not standard JSON
         return event
 
     async def _publish_http(self, channel: str, events: Sequence[str]) -> PublishResponse:
@@ -397,19 +399,24 @@ class EventsClient:
                     data=body.encode("utf-8"),
                     headers=headers,
                     timeout=aiohttp.ClientTimeout(total=self._operation_timeout),
+                    allow_redirects=False,  # a redirect would carry the credentials (and the body) to another URL
                 ) as response:
-                    status, text = response.status, await response.text()
+                    status, text = response.status, await response.text(errors="replace")
+                    location = response.headers.get("Location")
             except TimeoutError:
                 raise EventsTimeoutError(f"no answer to POST {config.http_endpoint} within "
                                          f"{self._operation_timeout:g} s") from None  # fmt: skip
             except aiohttp.ClientError as err:
                 raise ConnectionLostError(f"POST {config.http_endpoint} failed: {err}") from None
-            if status == 200:
-                try:
-                    return PublishResponse.from_json(json.loads(text))
-                except (ValueError, MessageFormatError) as err:
-                    raise ServiceError([EventError("InvalidResponse", f"unreadable publish response: {err}")],
-                                       status=status) from None  # fmt: skip
+            if 200 <= status < 300:
+                return _publish_response(config.http_endpoint, status, text)
+            if 300 <= status < 400:
+                raise UnexpectedResponseError(
+                    f"POST {config.http_endpoint} answered HTTP {status}, a redirect to {one_line(location or '?')}; "
+                    "redirects are not followed (they would carry the credentials): set httpEndpoint to the "
+                    "Event API's own URL",
+                    status=status,
+                )
             error = _http_error(status, text)
             if isinstance(error, UnauthorizedError) and not refreshed and self._can_refresh():
                 refreshed = True
@@ -520,6 +527,9 @@ class EventsClient:
     async def _run(self, ready: asyncio.Future[None]) -> None:
         """Connect, read, and reconnect until closed."""
         attempt = 0
+        # Connections in a row that dropped before they were stable (up at least `backoff.maximum` seconds): each
+        # one lengthens the next delay, so a server that acks and then drops is not hammered.
+        flaps = 0
         refresh = False
         down_since: float | None = None
         reason = ""
@@ -542,7 +552,7 @@ class EventsClient:
                         sub._end(err)
                     self._subs.clear()
                     return
-                delay = self._backoff.delay(attempt)
+                delay = self._backoff.delay(attempt + flaps)
                 log.warning("reconnect attempt %d failed (%s); next in %.3f s", attempt, err, delay)
                 await asyncio.sleep(delay)
                 continue
@@ -559,15 +569,21 @@ class EventsClient:
                 self.reconnects += 1
                 gap = Gap(reason, time.monotonic() - down_since, self.reconnects, tuple(s.channel for s in restore))
             self._spawn(self._restore(restore, gap))
-            reason = await self._read_loop(ws, ack)
+            connected_at = time.monotonic()
+            try:
+                reason = await self._read_loop(ws, ack)
+            except Exception as err:  # a bug must cost a reconnect, never the reader itself
+                log.exception("the socket reader failed")
+                reason = f"reader error ({type(err).__name__})"
             log.warning("socket lost: %s", reason)
             down_since = time.monotonic()
             await self._drop_socket(ConnectionLostError(f"the socket closed before an answer ({reason})"))
             for sub in self._subs.values():
                 if sub._confirmed.done():
                     sub._after_gap = True
+            flaps = 0 if time.monotonic() - connected_at >= self._backoff.maximum else flaps + 1
             if not self._closing:
-                await asyncio.sleep(self._backoff.delay(0))
+                await asyncio.sleep(self._backoff.delay(flaps))
 
     async def _connect(self, *, refresh: bool) -> tuple[aiohttp.ClientWebSocketResponse, ConnectionAck]:
         session = self._session_or_fail()
@@ -600,7 +616,10 @@ class EventsClient:
                     msg = await ws.receive()
                     if msg.type != aiohttp.WSMsgType.TEXT:
                         raise ConnectionLostError(f"the socket closed during connection_init ({msg.type.name})")
-                    frame = parse_server_message(msg.data)
+                    try:
+                        frame = parse_server_message(msg.data)
+                    except MessageFormatError as err:
+                        raise ConnectionLostError(f"unreadable frame during connection_init ({err})") from None
                     if isinstance(frame, ConnectionAck):
                         return ws, frame
                     if isinstance(frame, ConnectionErrorMessage | ErrorMessage):
@@ -634,8 +653,9 @@ class EventsClient:
             try:
                 frame = parse_server_message(msg.data)
             except MessageFormatError as err:
-                log.warning("ignoring an unreadable frame: %s", err)
-                continue
+                # It may have been an event: reconnect, so every subscription hears of the gap (`on_gap`,
+                # `Event.after_gap`) instead of silently missing it.
+                return f"unreadable frame from the server ({err})"
             if isinstance(frame, KeepAlive):
                 deadline = loop.time() + window
             elif isinstance(frame, ConnectionErrorMessage):
@@ -736,13 +756,32 @@ def _log_failure(task: asyncio.Task[Any]) -> None:
         log.warning("background task failed: %s", task.exception())
 
 
+def _publish_response(endpoint: str, status: int, text: str) -> PublishResponse:
+    """A 2xx answer to a publish: `{"successful": [...], "failed": [...]}`, or an `UnexpectedResponseError`."""
+    try:
+        obj = strict_loads(text)
+        if not isinstance(obj, dict) or not all(isinstance(obj.get(k), list) for k in ("successful", "failed")):
+            raise MessageFormatError('expected {"successful": [...], "failed": [...]}')
+        return PublishResponse.from_json(obj)
+    except (ValueError, MessageFormatError) as err:
+        raise UnexpectedResponseError(
+            f"POST {endpoint} answered HTTP {status} without a publish result ({one_line(str(err))}): "
+            f"{one_line(text, 100) or 'an empty body'}",
+            status=status,
+        ) from None
+
+
 def _http_error(status: int, text: str) -> ServiceError:
     try:
-        errors = ErrorResponse.from_json(json.loads(text)).errors
+        errors = ErrorResponse.from_json(strict_loads(text)).errors
     except (ValueError, MessageFormatError):
         errors = ()
-    return error_from(errors or [EventError(_STATUS_TYPES.get(status, f"HTTP{status}"), text[:200] or None)],
-                      status=status)  # fmt: skip
+    if errors:
+        return error_from(errors, status=status)
+    if status in _STATUS_TYPES:
+        return error_from([EventError(_STATUS_TYPES[status], one_line(text) or None)], status=status)
+    return UnexpectedResponseError(f"HTTP {status} without an Event API error: {one_line(text, 100) or 'no body'}",
+                                   status=status)  # fmt: skip
 
 
 _STATUS_TYPES = {400: "BadRequestException", 401: "UnauthorizedException", 403: "UnauthorizedException",

@@ -409,8 +409,12 @@ def _http_endpoint(url: str) -> str:
 
 
 def _check_url(url: str, where: str, schemes: Sequence[str]) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in schemes or not parts.netloc:
+    try:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        valid = parts is not None and parts.scheme in schemes and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # e.g. an unclosed `[` of an IPv6 address, or a port that is not a number
+        valid = False
+    if not valid:
         raise EventsConfigError(where, f"{url!r} is not a {' or '.join(s + '://' for s in schemes)} URL")
 
 

@@ -14,6 +14,13 @@ if TYPE_CHECKING:
     from eventapi.client.client import PublishResult
 
 
+def one_line(text: str, limit: int = 200) -> str:
+    """Text from the network fit for one line of a message: printable characters, spaces collapsed, at most `limit`
+    characters (a server's error text is not ours to print unbounded)."""
+    line = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 class EventsError(Exception):
     """Base of every error the client raises."""
 
@@ -39,6 +46,14 @@ class ServiceError(EventsError):
         self.message = first.message
         self.error_code = first.error_code
         super().__init__("; ".join(str(e) for e in self.errors) or f"HTTP {status}")
+
+
+class UnexpectedResponseError(ServiceError):
+    """The endpoint's answer is not an Event API's: a redirect (never followed: it could carry credentials to
+    another host), a status with no Event API error body, or a 2xx without the publish response shape."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__([EventError("UnexpectedResponse", message)], status=status)
 
 
 class UnauthorizedError(ServiceError):

@@ -5,14 +5,15 @@ socket, a subscription index for fan-out, graceful shutdown, a health route.
 
 Fan-out: subscriptions are indexed by their channel segments: exact patterns in one dict, wildcard patterns (by
 their prefix, without `*`) in another. A publish to `/a/b/c` looks up at most 5 keys (`(a,b,c)` exact, `(a,)`,
-`(a,b)` wildcard) instead of scanning subscriptions. Each event is JSON-encoded once; a subscription keeps its
-frame prefix `{"type":"data","id":"<id>","event":` so a frame is one string concatenation.
+`(a,b)` wildcard) instead of scanning subscriptions. Each event is JSON-encoded once into a frame tail, and that one
+string is shared by every subscription it goes to: a connection queues `(tail, prefixes)`, where a subscription's
+prefix is `{"type":"data","id":"<id>","event":`, and its writer joins `prefix + tail` only as it sends each frame.
 
-Slow-subscriber policy: every connection has a bounded outgoing queue (`LocalSettings.max_queued_frames`,
-default 10,000 frames) drained by its writer task. When a publish finds the queue full, the connection is
-dropped: its subscriptions are removed at once, the queue is discarded and the socket is closed with code 1013
-("try again later"; the client reconnects and resubscribes). Other subscribers never wait for a slow one, and
-memory per connection is bounded.
+Slow-subscriber policy: every connection has a bounded outgoing queue drained by its writer task, at most
+`LocalSettings.max_queued_bytes` (16 MiB) and `max_queued_frames` (10,000). When a publish would push a queue past
+either, the connection is dropped: its subscriptions are removed at once, the queue is discarded and the socket is
+closed with code 1013 ("try again later"; the client reconnects and resubscribes). Other subscribers never wait for
+a slow one, and memory per connection is bounded.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import socket
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,7 @@ from eventapi.local.auth import (
 from eventapi.local.handlers import HandlerError
 from eventapi.local.integrations import LocalHandlers, build_handlers
 from eventapi.local.issuer import LocalIssuer
+from eventapi.local.log_guard import guard_aiohttp_logs
 from eventapi.local.settings import ApiKeyStore, LocalSettings
 from eventapi.local.template import LocalApiSpec, NamespaceSpec
 from eventapi.local.tls import TlsFiles, ensure_tls
@@ -61,6 +63,7 @@ from eventapi.protocol import (
     ConnectionAck,
     ConnectionErrorMessage,
     ConnectionInit,
+    ErrorMessage,
     ErrorResponse,
     ErrorType,
     EventError,
@@ -139,6 +142,9 @@ class Subscription:
         self.prefix = '{"type":"data","id":' + json.dumps(sub_id) + ',"event":'
 
 
+WHOLE_FRAME: tuple[str, ...] = ("",)  # the prefixes of a queued frame that is sent as it is
+
+
 class Connection:
     """A WebSocket with its subscriptions, its connect auth, and a bounded outgoing queue with a writer task."""
 
@@ -156,20 +162,35 @@ class Connection:
         self.auth = auth
         self.identity = identity
         self.subs: dict[str, Subscription] = {}
-        self.queue: deque[str] = deque()
+        # (tail, prefixes, size): one frame `prefix + tail` per prefix; `size` counts the shared tail once.
+        self.queue: deque[tuple[str, tuple[str, ...], int]] = deque()
+        self.queued_bytes = 0  # what the queue holds (frames are ASCII JSON: characters are bytes)
+        self.queued_frames = 0
         self.wake = asyncio.Event()
         self.closed = False
         self.publish_times: deque[float] = deque()
         self.writer: asyncio.Task[None] | None = None
 
     def send(self, frame: str) -> None:
-        """Queue a frame; drop the connection when its queue is full (the slow-subscriber policy)."""
+        """Queue one frame as it is."""
+        self.enqueue(frame, WHOLE_FRAME)
+
+    def enqueue(self, tail: str, prefixes: tuple[str, ...]) -> None:
+        """Queue `prefix + tail` for each prefix; drop the connection when its queue would overflow (the
+        slow-subscriber policy)."""
         if self.closed:
             return
-        if len(self.queue) >= self.server.settings.max_queued_frames:
+        size = len(tail) + sum(map(len, prefixes))
+        settings = self.server.settings
+        if (
+            self.queued_bytes + size > settings.max_queued_bytes
+            or self.queued_frames + len(prefixes) > settings.max_queued_frames
+        ):
             self.drop(CLOSE_TOO_SLOW, "subscriber too slow: outgoing queue full")
             return
-        self.queue.append(frame)
+        self.queue.append((tail, prefixes, size))
+        self.queued_bytes += size
+        self.queued_frames += len(prefixes)
         self.wake.set()
 
     async def write_loop(self) -> None:
@@ -177,7 +198,11 @@ class Connection:
         try:
             while not self.closed:
                 while queue:
-                    await ws.send_str(queue.popleft())
+                    tail, prefixes, size = queue.popleft()
+                    self.queued_bytes -= size
+                    self.queued_frames -= len(prefixes)
+                    for prefix in prefixes:
+                        await ws.send_str(prefix + tail)
                 wake.clear()
                 if not queue:
                     await wake.wait()
@@ -192,6 +217,7 @@ class Connection:
         log.info("closing connection (%d): %s", code, reason)
         self.server.remove_connection_subs(self)
         self.queue.clear()
+        self.queued_bytes = self.queued_frames = 0
         self.wake.set()
         self.server.spawn(self._close(code, reason))
 
@@ -344,17 +370,19 @@ class EventApiServer:
                     found.extend(bucket)
         return found
 
-    def fan_out(self, channel: Channel, events: Iterable[str]) -> None:
+    def fan_out(self, channel: Channel, events: Sequence[str]) -> None:
         subs = self.matching(channel)
         if not subs:
             return
-        count = 0
+        by_conn: dict[Connection, list[str]] = {}
+        for sub in subs:
+            by_conn.setdefault(sub.conn, []).append(sub.prefix)
+        targets = [(conn, tuple(prefixes)) for conn, prefixes in by_conn.items()]
         for event in events:
-            tail = json.dumps(event) + "}"
-            for sub in subs:
-                sub.conn.send(sub.prefix + tail)
-            count += len(subs)
-        self.deliveries += count
+            tail = json.dumps(event) + "}"  # one string per event, shared by every frame that carries it
+            for conn, prefixes in targets:
+                conn.enqueue(tail, prefixes)
+        self.deliveries += len(subs) * len(events)
 
     # --- the publish pipeline (HTTP and WebSocket) -----------------------------------------------------------
 
@@ -542,7 +570,11 @@ class EventApiServer:
         try:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
-                    await self.handle_frame(conn, msg.data)
+                    try:
+                        await self.handle_frame(conn, msg.data)
+                    except Exception:  # a bug must cost one answer, not the connection
+                        log.exception("handling a frame failed")
+                        conn.send(encode(ErrorMessage((EventError(ErrorType.MESSAGE_PROCESSING_ERROR),))))
                 elif msg.type is WSMsgType.ERROR:
                     break
                 if conn.closed:
@@ -740,7 +772,7 @@ def _handler_rejection(err: HandlerError, default: ErrorType) -> PublishRejected
 
 @web.middleware
 async def _cors(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
-    if request.method == "OPTIONS":
+    if request.method == "OPTIONS" and request.path == HTTP_PATH:
         headers = dict(CORS_HEADERS)
         requested = request.headers.get("Access-Control-Request-Headers")
         if requested:
@@ -763,6 +795,7 @@ def create_app(
     issuer: LocalIssuer | None = None,
 ) -> web.Application:
     """The aiohttp application of one local Event API (no sockets bound; `app[APP_KEY]` is the state)."""
+    guard_aiohttp_logs()
     server = EventApiServer(spec, settings or LocalSettings(), keys=keys, issuer=issuer)
     app = web.Application(client_max_size=MAX_HTTP_BODY, middlewares=[_cors])
     app[APP_KEY] = server
@@ -829,7 +862,13 @@ class LocalServer:
         if settings.port is None and settings.tls_port is None:
             raise ValueError("both port and tls_port are None; nothing to serve")
         self._runner = web.AppRunner(
-            self.app, handle_signals=False, access_log=None, shutdown_timeout=settings.shutdown_timeout_seconds
+            self.app,
+            handle_signals=False,
+            access_log=None,
+            shutdown_timeout=settings.shutdown_timeout_seconds,
+            # aiohttp's keep-alive timer runs from the moment a connection opens: it also bounds how long a
+            # request head may take to arrive (slowloris) and how long an idle connection stays open.
+            keepalive_timeout=settings.http_idle_timeout_seconds,
         )
         await self._runner.setup()
         http_port = tls_port = None

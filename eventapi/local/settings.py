@@ -105,8 +105,13 @@ class LocalSettings:
     keepalive_seconds: float = 60.0
     connection_timeout_ms: int = 300_000
     max_connection_seconds: float = 24 * 60 * 60
-    # Slow-subscriber policy: a connection whose outgoing queue holds this many frames is closed (code 1013).
+    # Slow-subscriber policy: a connection whose outgoing queue would hold more than this many frames, or more than
+    # this many bytes, is closed (code 1013). Bytes bound the memory; frames bound the count of tiny ones.
     max_queued_frames: int = 10_000
+    max_queued_bytes: int = 16 * 1024 * 1024
+    # Plain HTTP and TLS: a connection must send a complete request head within this many seconds of connecting
+    # (or of its previous response), and an idle keep-alive connection is closed after it. Not WebSockets.
+    http_idle_timeout_seconds: float = 15.0
     # Publish requests per second per connection (AppSync's quota is 25); None = not enforced.
     publish_rate_limit: float | None = None
     # Namespace handlers: run APPSYNC_JS onPublish/onSubscribe in a Node helper; False = forward unchanged.

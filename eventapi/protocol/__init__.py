@@ -89,6 +89,7 @@ from eventapi.protocol.messages import (
     parse_client_message,
     parse_http_publish,
     parse_server_message,
+    strict_loads,
 )
 
 __all__ = [
@@ -162,6 +163,7 @@ __all__ = [
     "parse_subscribe_channel",
     "publish_body",
     "sign_iam",
+    "strict_loads",
     "subprotocols",
     "subscribe_body",
     "upgrade_headers",

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from typing import Any, Final, Protocol
 
 from eventapi.config import AuthMode
 from eventapi.protocol.limits import HEADER_SUBPROTOCOL_PREFIX, HTTP_PATH, SIGV4_SERVICE, SUBPROTOCOL
-from eventapi.protocol.messages import PublishRequest, compact_json
+from eventapi.protocol.messages import PublishRequest, compact_json, strict_loads
 
 API_KEY_HEADER: Final = "x-api-key"
 AUTHORIZATION_HEADER: Final = "Authorization"
@@ -269,7 +268,7 @@ def decode_auth_subprotocol(protocol: str) -> dict[str, str]:
     payload = protocol[len(HEADER_SUBPROTOCOL_PREFIX) :].translate(str.maketrans("+/", "-_")).rstrip("=")
     try:
         raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        obj = json.loads(raw.decode("utf-8"))
+        obj = strict_loads(raw.decode("utf-8"))
     except (binascii.Error, ValueError):
         raise AuthFormatError("the header- subprotocol is not base64url-encoded JSON") from None
     if not isinstance(obj, dict):

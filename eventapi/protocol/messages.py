@@ -49,6 +49,23 @@ class MessageFormatError(ValueError):
     """A frame or body that does not have the documented shape."""
 
 
+class JsonTextError(ValueError):
+    """Text that is not standard JSON (`NaN`/`Infinity`, or nested deeper than Python's parser goes)."""
+
+
+def _no_constant(name: str) -> Any:
+    raise JsonTextError(f"{name} is not standard JSON")
+
+
+def strict_loads(text: str | bytes) -> Any:
+    """`json.loads` for text from the network: standard JSON only (what `JSON.parse` reads), and a nesting too deep
+    to parse is a `ValueError` like any other bad JSON, never a `RecursionError`."""
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise JsonTextError("JSON nested too deeply") from None
+
+
 # --- errors and publish results -----------------------------------------------------------------------------
 
 
@@ -492,7 +509,7 @@ def parse_client_message(text: str | bytes) -> ClientMessage:
     kind = obj.get("type")
     if kind == ConnectionInit.type:
         return ConnectionInit()
-    if kind not in _REPLY_TYPES:
+    if not isinstance(kind, str) or kind not in _REPLY_TYPES:
         raise ProtocolViolation(Violation.UNKNOWN_TYPE, f"{_show(kind)} is not a supported operation type")
     kind = str(kind)
     op_id = obj.get("id")
@@ -548,7 +565,9 @@ def _events(raw: Any, *, http: bool, op: str | None, op_id: str | None) -> tuple
         if not isinstance(event, str):
             raise fail(Violation.BAD_EVENT, f"events[{index}] must be a JSON-encoded string, got {_show(event)}")
         try:
-            json.loads(event)
+            strict_loads(event)
+        except JsonTextError as err:
+            raise fail(Violation.BAD_EVENT, f"events[{index}] is not valid JSON ({err})") from None
         except ValueError:
             raise fail(Violation.BAD_EVENT, f"events[{index}] is not valid JSON") from None
     return tuple(raw)
@@ -569,7 +588,9 @@ def _authorization(obj: Mapping[str, Any], op: str, op_id: str) -> dict[str, str
 
 def _load(text: str | bytes) -> dict[str, Any]:
     try:
-        obj = json.loads(text)
+        obj = strict_loads(text)
+    except JsonTextError as err:
+        raise MessageFormatError(f"not valid JSON ({err})") from None
     except ValueError:
         raise MessageFormatError("not valid JSON") from None
     if not isinstance(obj, dict):
@@ -598,5 +619,8 @@ def _int(obj: Mapping[str, Any], key: str) -> int:
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    try:
+        text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    except (ValueError, RecursionError):
+        text = f"a {type(value).__name__}"
     return text if len(text) <= 60 else text[:57] + "..."

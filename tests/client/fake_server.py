@@ -69,6 +69,8 @@ class FakeEventApi:
         self.iam_secrets: dict[str, str] = {}
         self.ka_interval = ka_interval
         self.send_ka = True
+        self.drop_after_ack = False  # close every socket right after its connection_ack
+        self.refusal = UNAUTHORIZED  # the error of a refused connection's connection_error
         self.connection_timeout_ms = connection_timeout_ms
         self.max_event_bytes = max_event_bytes
         self.canned_http: list[tuple[int, str]] = []  # answered before anything else, in order
@@ -125,8 +127,12 @@ class FakeEventApi:
 
     async def send_to_all(self, frame: Any) -> None:
         """Send a server frame to every open socket."""
+        await self.send_raw_to_all(encode(frame))
+
+    async def send_raw_to_all(self, text: str) -> None:
+        """Send text as it is (a frame of any shape) to every open socket."""
         for ws in list(self._sockets):
-            await ws.send_str(encode(frame))
+            await ws.send_str(text)
 
     @property
     def live_sockets(self) -> int:
@@ -193,7 +199,7 @@ class FakeEventApi:
         await ws.prepare(request)
         if not self.authorize(auth, connect_body()):
             self.refused_connections += 1
-            await ws.send_str(encode(ConnectionErrorMessage((UNAUTHORIZED,))))
+            await ws.send_str(encode(ConnectionErrorMessage((self.refusal,))))
             await ws.close()
             return ws
         self.connections += 1
@@ -213,6 +219,9 @@ class FakeEventApi:
                 self.frames.append(frame)
                 if isinstance(frame, ConnectionInit):
                     await ws.send_str(encode(ConnectionAck(self.connection_timeout_ms)))
+                    if self.drop_after_ack:
+                        await ws.close()
+                        break
                     ka_task = asyncio.create_task(self._keepalive(ws))
                     self._tasks.add(ka_task)
                 elif isinstance(frame, Subscribe):

@@ -15,9 +15,9 @@ from eventapi.client import (
     EventsClient,
     Iam,
     PublishFailedError,
-    ServiceError,
     Token,
     UnauthorizedError,
+    UnexpectedResponseError,
 )
 from eventapi.protocol import AuthHeaders, ChannelError, FailedEvent, Publish, SuccessfulEvent
 from tests.client.conftest import fast_client
@@ -102,14 +102,23 @@ async def test_failed_chunk_keeps_earlier_results(fake: FakeEventApi) -> None:
     assert err.value.partial.successful == (SuccessfulEvent("a", 0),)
 
 
-async def test_unreadable_error_body_still_maps_by_status(fake: FakeEventApi) -> None:
-    """A non-JSON error body maps by HTTP status and keeps the text."""
+async def test_unreadable_error_body_is_an_unexpected_response(fake: FakeEventApi) -> None:
+    """A non-JSON error body with a status the Event API never uses is an UnexpectedResponseError with the text."""
     fake.canned_http.append((502, "Bad Gateway"))
     async with fast_client(fake.config()) as client:
-        with pytest.raises(ServiceError) as err:
+        with pytest.raises(UnexpectedResponseError) as err:
             await client.publish("/default/x", 1)
-    assert type(err.value) is ServiceError
-    assert str(err.value) == "HTTP502: Bad Gateway"
+    assert err.value.status == 502
+    assert str(err.value) == "UnexpectedResponse: HTTP 502 without an Event API error: Bad Gateway"
+
+
+async def test_unreadable_error_body_with_a_known_status_maps_by_status(fake: FakeEventApi) -> None:
+    """A non-JSON 400 body still maps to BadRequestError by its status and keeps the text."""
+    fake.canned_http.append((400, "nope"))
+    async with fast_client(fake.config()) as client:
+        with pytest.raises(BadRequestError) as err:
+            await client.publish("/default/x", 1)
+    assert str(err.value) == "BadRequestException: nope"
 
 
 async def test_bad_channel_is_refused_before_sending(fake: FakeEventApi) -> None:
