@@ -15,8 +15,10 @@ publishes its public half at `/.well-known/jwks.json` and verifies `Authorizatio
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
+import stat
 import time
 import uuid
 from collections.abc import Sequence
@@ -31,6 +33,8 @@ from joserfc.jwk import RSAKey
 from eventapi.config import AuthMode
 from eventapi.local.settings import LocalSettings
 from eventapi.local.template import LocalApiSpec
+
+log = logging.getLogger("eventapi.local")
 
 KEY_FILE = "issuer-key.json"
 ALGORITHM = "RS256"
@@ -80,6 +84,21 @@ def token_rules(spec: LocalApiSpec, settings: LocalSettings, mode: AuthMode) -> 
     return None
 
 
+def _warn_if_shared(state_dir: Path) -> None:
+    """Warn when other users could replace the issuer key: whoever writes it can mint tokens this server accepts."""
+    try:
+        mode = state_dir.stat().st_mode
+    except OSError:
+        return  # not made yet: it is made 0700
+    if mode & stat.S_IWOTH:
+        log.warning(
+            "the state dir %s is writable by every user: anyone could replace the token issuer's key there and mint "
+            "tokens this server accepts; use a private folder (chmod 700 %s, or --state-dir)",
+            state_dir,
+            state_dir,
+        )
+
+
 class LocalIssuer:
     """Mints and verifies RS256 tokens with one persisted key pair."""
 
@@ -91,6 +110,7 @@ class LocalIssuer:
     def load_or_create(cls, state_dir: Path) -> LocalIssuer:
         """The issuer whose key is in `state_dir`, making (and saving, 0600) a new key on first use."""
         path = state_dir / KEY_FILE
+        _warn_if_shared(state_dir)
         try:
             return cls(RSAKey.import_key(json.loads(path.read_text(encoding="utf-8"))))
         except (OSError, ValueError, JoseError):
