@@ -20,7 +20,7 @@ from typing import Any
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from eventapi.config import CONTEXT_KEY, ConfigError, parse_config
+from eventapi.config import CONTEXT_KEY, ConfigError, parse_config, parse_context_json, read_cdk_context
 from eventapi.handler_checks import check_stage_code
 from eventapi.infra.nag import EventApiChecks
 from stacks.ci_stack import CiStack
@@ -32,18 +32,21 @@ TODAY_KEY = "eventapi:today"  # pins the API key expiry for reproducible builds 
 
 def cdk_json_context() -> dict[str, Any]:
     """The context block of cdk.json (the CLI passes it in for us; tests and benches read it here)."""
-    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
-    return context
+    return read_cdk_context(ROOT)
 
 
 def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = None) -> cdk.App:
     """The CDK app for `context` (None: what the CDK CLI passed, or cdk.json when run without the CLI)."""
     if context is None and "CDK_CONTEXT_JSON" not in os.environ:
         context = cdk_json_context()
+    elif context is None:
+        parse_context_json(os.environ["CDK_CONTEXT_JSON"], "CDK_CONTEXT_JSON")  # one line here, not a jsii trace
     # No CDKMetadata resource: templates stay byte-identical between the CLI, tests and reviewers' machines.
     app = cdk.App(context=dict(context) if context is not None else None, outdir=outdir, analytics_reporting=False)
     config = parse_config(app.node.try_get_context(CONTEXT_KEY), ROOT)
     selected = app.node.try_get_context("stage")
+    if selected is not None and not isinstance(selected, str):
+        raise ConfigError("--context stage", f"{json.dumps(selected)} is not one stage name; give it once")
     stages = [config.stage(selected, field="--context stage")] if selected else list(config.stages)
     today = _today(app.node.try_get_context(TODAY_KEY))
     for stage in stages:

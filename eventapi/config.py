@@ -1076,16 +1076,35 @@ def parse_config(context: Mapping[str, Any] | None, root: Path) -> AppConfig:
     return AppConfig(app=app, stages=parsed, ci=ci)
 
 
-def load_config(project_root: Path = Path()) -> AppConfig:
-    """Read `cdk.json` in `project_root` and parse its `eventapi` context (for tools outside the CDK app)."""
+def parse_context_json(text: str, source: str) -> dict[str, Any]:
+    """A JSON object of CDK context (a cdk.json, or `CDK_CONTEXT_JSON`); anything else is a one-line ConfigError."""
+    try:
+        raw = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise ConfigError(source, f"is not valid JSON ({err})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(source, f"expected a JSON object, got {_show(raw)}")
+    return raw
+
+
+def read_cdk_context(project_root: Path = Path()) -> dict[str, Any]:
+    """The `context` object of `cdk.json` in `project_root` (empty when it has none)."""
     cdk_json = project_root / "cdk.json"
     try:
-        context = json.loads(cdk_json.read_text(encoding="utf-8")).get("context", {})
+        text = cdk_json.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("cdk.json", f"not found in {project_root.resolve()}; run from the project root") from None
-    except json.JSONDecodeError as err:
-        raise ConfigError("cdk.json", f"is not valid JSON: {err}") from None
-    return parse_config(context.get(CONTEXT_KEY), project_root)
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError("cdk.json", f"cannot be read ({getattr(err, 'strerror', None) or err})") from None
+    context = parse_context_json(text, "cdk.json").get("context", {})
+    if not isinstance(context, dict):
+        raise ConfigError("cdk.json: context", f"expected an object, got {_show(context)}")
+    return context
+
+
+def load_config(project_root: Path = Path()) -> AppConfig:
+    """Read `cdk.json` in `project_root` and parse its `eventapi` context (for tools outside the CDK app)."""
+    return parse_config(read_cdk_context(project_root).get(CONTEXT_KEY), project_root)
 
 
 def load_stage(stage: str, project_root: Path = Path()) -> StageConfig:

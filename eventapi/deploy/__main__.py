@@ -56,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--account", help="AWS account id (default: the stage's account, else *)")
     p = sub.add_parser("export", parents=[common], help="write a client config file (holds the key; mode 0600)")
     p.add_argument("--format", choices=("env", "json", "amplify"), default="json", help="file format (default: json)")
-    p.add_argument("-o", "--output", type=Path, help="file to write (default: eventapi.env, eventapi-config.json "
-                   "or amplify_outputs.json)")  # fmt: skip
+    p.add_argument("-o", "--output", type=Path, help="file to write, or - for stdout (default: eventapi.env, "
+                   "eventapi-config.json or amplify_outputs.json)")  # fmt: skip
     p = sub.add_parser("preflight", parents=[common], help="before cdk deploy/diff/destroy: credentials, account, "
                        "bootstrap (make runs it first)")  # fmt: skip
     p.add_argument(
@@ -96,6 +96,8 @@ def run(args: argparse.Namespace, redactor: Redactor) -> commands.Report | dict[
                                    dry_run=args.dry_run, **common)  # fmt: skip
     if args.command == "unpublish":
         return commands.unpublish(session, stage, prune=args.prune, dry_run=args.dry_run, **common)
+    if args.output == Path(commands.STDOUT):
+        return commands.export(session, stage, args.format, stream=sys.stdout, **common)
     return commands.export(session, stage, args.format, args.output, **common)
 
 
@@ -116,6 +118,8 @@ def render(result: commands.Report | dict[str, Any], as_json: bool, out: TextIO)
     if isinstance(result, dict):  # the IAM policy
         out.write(json.dumps(result, indent=2) + "\n")
         return
+    if result.data.get("file") == commands.STDOUT:
+        return  # `export -o -`: stdout holds the file itself, nothing else
     if as_json:
         out.write(json.dumps(result.to_json(), indent=2) + "\n")
         return

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import stat
+import subprocess
 import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TextIO
 
 from eventapi.client.config import AuthModes, CognitoInfo, EventsConfig, NamespaceInfo
 from eventapi.client.errors import EventsConfigError
@@ -47,6 +49,7 @@ KEY_ROW_TYPE: Final = "AppSync key"
 DEFAULT_GRACE_HOURS: Final = 24
 RETIRE_MIN: Final = timedelta(hours=25)  # a retired key's shortest life: AppSync's 1-day minimum, plus an hour
 Format = Literal["env", "json", "amplify"]
+STDOUT: Final = "-"  # `export -o -`
 EXPORT_DEFAULT_PATHS: Final[dict[str, str]] = {
     "env": "eventapi.env",
     "json": "eventapi-config.json",
@@ -390,24 +393,55 @@ def export(
     fmt: Format,
     output: Path | None = None,
     *,
+    stream: TextIO | None = None,
     region: str | None = None,
     redactor: Redactor | None = None,
 ) -> Report:
-    """Write a client config file (mode 0600, atomically) from what is published; it holds the key."""
+    """Write a client config file (mode 0600, atomically) from what is published; it holds the key.
+
+    With `stream` (the CLI's `-o -`), the text goes there instead of a file.
+    """
     aws = make_aws(session, stage, region, redactor)
     pub = read_published(aws, stage)
     cfg = pub.config.with_api_key(pub.api_key)
-    path = output or Path(EXPORT_DEFAULT_PATHS[fmt])
     text = render_export(cfg, fmt)
-    write_private(path, text)
     report = Report("export", stage.name, pub.prefix)
-    report.data["file"] = str(path)
     report.data["format"] = fmt
+    if stream is not None:
+        stream.write(text)
+        stream.flush()
+        report.data["file"] = STDOUT
+        where = "the output"
+    else:
+        path = output or Path(EXPORT_DEFAULT_PATHS[fmt])
+        write_private(path, text)
+        report.data["file"] = str(path)
+        where = str(path)
+        if pub.api_key is not None and git_would_track(path):
+            report.warnings.append(
+                f"WARNING: {path} is inside a git work tree and not ignored: add it to .gitignore so the API key "
+                "is never committed"
+            )
     if pub.api_key is not None:
-        report.warnings.append(
-            f"WARNING: {path} holds the API key in clear text; keep it out of version control and out of logs"
+        report.warnings.insert(
+            0, f"WARNING: {where} holds the API key in clear text; keep it out of version control and out of logs"
         )
     return report
+
+
+def git_would_track(path: Path) -> bool:
+    """Whether `path` is in a git work tree and not ignored (False when git is missing or it is no work tree)."""
+    folder = path.parent if str(path.parent) else Path()
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(folder), "check-ignore", "-q", "--", path.name],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return result.returncode == 1  # 0: ignored; 128: not a work tree (or another git failure)
 
 
 def render_export(cfg: EventsConfig, fmt: Format) -> str:
@@ -420,7 +454,23 @@ def render_export(cfg: EventsConfig, fmt: Format) -> str:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write `text` to `path` with mode 0600, via a temporary file in the same folder (never half-written)."""
+    """Write `text` to `path` with mode 0600, via a temporary file in the same folder (never half-written).
+
+    `path` must be new or a regular file: a symlink (which `os.replace` would swap for a file, wherever it
+    pointed), a FIFO, a device or a folder is refused, never replaced.
+    """
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as err:
+        raise DeployError(ExitCode.FILE, f"cannot write {path}: {err.strerror or err}") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        kind = "a symlink" if stat.S_ISLNK(mode) else "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise DeployError(
+            ExitCode.FILE,
+            f"refusing to write {path}: it is {kind}; give a new path or a regular file (-o - writes to stdout)",
+        )
     folder = path.parent if str(path.parent) else Path()
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
@@ -565,9 +615,11 @@ def rotate_key(
         raise DeployError(ExitCode.CONFIG, f"--grace-hours {grace_hours} is not allowed; give 0 or more hours")
     aws = make_aws(session, stage, region, redactor)
     pub = read_published(aws, stage)
-    keys, old = _key_state(aws, stage, pub) if pub.rotation is None else _resume_state(aws, stage, pub)
-    rotation = pub.rotation
     report = Report("rotate-key", stage.name, pub.prefix, dry_run=dry_run)
+    if pub.rotation is not None and pub.api_key != pub.rotation.key_id:
+        return _resume_cut(aws, stage, pub, report, now=now, dry_run=dry_run)
+    keys, old = _key_state(aws, stage, pub)
+    rotation = pub.rotation
     kms = kms_key_id or stage.ssm.kms_key_id
     tags = tags_for(stage.name, stage.tags)
     if rotation is None:
@@ -619,17 +671,31 @@ def rotate_key(
     return report
 
 
-def _resume_state(aws: Aws, stage: StageConfig, pub: Published) -> tuple[list[ApiKey], ApiKey]:
-    """A rotation record exists: resume it if its new key was never published, else refuse."""
-    assert pub.rotation is not None
-    if pub.api_key != pub.rotation.key_id:
+def _resume_cut(
+    aws: Aws, stage: StageConfig, pub: Published, report: Report, *, now: datetime, dry_run: bool
+) -> Report:
+    """The rotation's new key is published. If the retired key still outlives the cut (the run died before step
+    4), shorten it now; otherwise a rotation is under way and a new one is refused."""
+    rotation = pub.rotation
+    assert rotation is not None
+    aws.redact.add(rotation.key_id)
+    keys = list_keys(aws, pub.config.api_id or "")
+    old = next((k for k in keys if k.id == rotation.key_id), None)
+    cut = max(rotation.retire_at, ceil_hour(now + RETIRE_MIN))
+    if old is None or old.expires <= cut:
         raise DeployError(
             ExitCode.ROTATION,
-            f"a key rotation is already under way (started {iso(pub.rotation.rotated_at)}); finish it after "
-            f"{iso(pub.rotation.finish_after)} with: python -m eventapi.deploy rotate-key --stage {stage.name} "
-            "--finish",
+            f"a key rotation is already under way (started {iso(rotation.rotated_at)}); finish it after "
+            f"{iso(rotation.finish_after)} with: python -m eventapi.deploy rotate-key --stage {stage.name} --finish",
         )
-    return _key_state(aws, stage, pub)
+    report.notes.append(f"resuming the rotation started {iso(rotation.rotated_at)}: the old key was not cut yet")
+    report.changes += retire(aws, pub.config.api_id or "", rotation, keys, now, dry_run=dry_run)
+    report.notes.append(
+        f"the old key stays valid until {iso(cut)}. After {iso(rotation.finish_after)} run: "
+        f"python -m eventapi.deploy rotate-key --stage {stage.name} --finish"
+    )
+    report.data["finishAfter"] = iso(rotation.finish_after)
+    return report
 
 
 def finish_rotation(

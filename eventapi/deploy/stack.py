@@ -105,6 +105,12 @@ def read_outputs_file(path: Path, stack_name: str) -> StackOutputs:
     if not isinstance(raw, dict):
         raise DeployError(ExitCode.FILE, f"outputs file {path} is not a JSON object of stack name -> outputs")
     entry = raw.get(stack_name)
+    if entry is not None and not isinstance(entry, dict):
+        raise DeployError(
+            ExitCode.FILE,
+            f"outputs file {path}: {stack_name} is not an object of output name -> value; write it with "
+            "cdk deploy --outputs-file",
+        )
     if not isinstance(entry, dict):
         stacks = ", ".join(sorted(str(k) for k in raw)) or "none"
         raise DeployError(

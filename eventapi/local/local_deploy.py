@@ -43,7 +43,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
 
-from eventapi.config import ConfigError, SsmParam, StageConfig, load_config, ssm_name
+from eventapi.config import ConfigError, SsmParam, StageConfig, load_config, read_cdk_context, ssm_name
 from eventapi.local.control_plane import (
     LOCAL_ACCESS_KEY_ID,
     LOCAL_CREDENTIALS,
@@ -177,7 +177,8 @@ def load_stage_config(stage: str, project_root: Path) -> StageConfig:
     try:
         return load_config(project_root).stage(stage)
     except ConfigError as err:
-        raise LocalDeployError(f"cdk.json: {err}", EXIT_CONFIG) from None
+        where = "" if err.path.startswith("cdk.json") else "cdk.json: "
+        raise LocalDeployError(f"{where}{err}", EXIT_CONFIG) from None
 
 
 def local_skips(stage: StageConfig) -> list[str]:
@@ -198,9 +199,9 @@ def synth_env(stage: str | None, project_root: Path, outdir: Path) -> dict[str, 
     """The environment for `python app.py` to synthesize one stage (None: every stage) into `outdir`, offline and
     credential-free."""
     try:
-        context = json.loads((project_root / "cdk.json").read_text(encoding="utf-8")).get("context", {})
-    except (OSError, ValueError) as err:
-        raise LocalDeployError(f"cdk.json: cannot read it ({err})", EXIT_CONFIG) from None
+        context = read_cdk_context(project_root)
+    except ConfigError as err:
+        raise LocalDeployError(str(err), EXIT_CONFIG) from None
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
         CDK_OUTDIR=str(outdir),

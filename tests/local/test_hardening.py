@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import json
@@ -14,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from eventapi.local import LocalApiSpec
+from eventapi.local import LocalApiSpec, cli_up
 from eventapi.local.issuer import LocalIssuer
 from eventapi.local.server import LocalServer
 from eventapi.protocol import encode_auth_subprotocol, parse_publish_channel
@@ -301,3 +302,24 @@ def test_world_writable_state_dir_warns(tmp_path: Path, caplog: pytest.LogCaptur
     with caplog.at_level(logging.WARNING, logger="eventapi.local"):
         LocalIssuer.load_or_create(shared)
     assert caplog.text == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("nope", "cdk.json: is not valid JSON (Expecting value: line 1 column 1 (char 0))"),
+        ("[]", "cdk.json: expected a JSON object, got []"),
+        ('{"context": []}', "cdk.json: context: expected an object, got []"),
+        ('{"context": {"eventapi": []}}', "cdk.json: eventapi: expected an object, got []"),
+    ],
+)
+def test_up_with_a_broken_cdk_json_is_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    """`up` on a broken cdk.json prints one line (cdk.json named once) and exits 3, before starting anything."""
+    (tmp_path / "cdk.json").write_text(text)
+    parser = argparse.ArgumentParser()
+    cli_up.add_arguments(parser)
+    args = parser.parse_args(["--stage", "dev", "--project-root", str(tmp_path), "--port", "0", "--tls-port", "-1"])
+    assert cli_up.main(args) == 3
+    assert capsys.readouterr().err == f"eventapi-local up: {message}\n"
