@@ -54,7 +54,7 @@ def test_export_to_stdout(
 
 @pytest.mark.parametrize("kind", ["symlink", "symlink-out", "fifo", "dir", "proc-fd"])
 def test_export_refuses_special_files(
-    session: Any, published: Deployed, project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+    published: Deployed, project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
 ) -> None:
     """A symlink (inside or out of the folder), a FIFO, a folder or /proc/self/fd/1 is refused (exit 14), untouched."""
     target = project / "target.txt"
