@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from typing import Any
 
 import aiohttp
 from hypothesis import HealthCheck, given, settings
@@ -29,8 +31,23 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
 )
+# Texts past what JSON.parse reads or Python's parser can nest, in every position a client controls.
+hostile_texts = st.one_of(
+    st.integers(900, 20_000).map(lambda depth: "[" * depth + "]" * depth),
+    st.integers(900, 20_000).map(lambda depth: '{"a":' * depth + "1" + "}" * depth),
+    st.sampled_from(["NaN", "Infinity", "-Infinity", '{"a": NaN}', "[Infinity]", "1" * 5000]),
+)
 frames = st.one_of(
     json_values.map(json.dumps),
+    hostile_texts,
+    st.fixed_dictionaries(
+        {"type": json_values},  # lists and objects as the type: unhashable
+        optional={"id": st.just("t1"), "channel": st.just("/default/a"), "events": st.just(["1"])},
+    ).map(json.dumps),
+    st.builds(
+        lambda event: json.dumps({"type": "publish", "id": "p1", "channel": "/default/a", "events": [event]}),
+        hostile_texts,
+    ),
     st.fixed_dictionaries(
         {"type": st.sampled_from(["subscribe", "unsubscribe", "publish", "connection_init", "x"])},
         optional={
@@ -98,3 +115,70 @@ async def test_garbage_http_bodies(server: LocalServer, session: aiohttp.ClientS
         async with session.post(server.ports.http_url, data=body, headers={"x-api-key": API_KEY}) as resp:
             assert 400 <= resp.status < 500, (body[:20], resp.status)
     await _alive(server, session)
+
+
+def _error_shape(status: int, body: Any) -> None:
+    """The documented answers of POST /event: 200 with the publish result, else 4xx with `errors`."""
+    if status == 200:
+        assert sorted(body) == ["failed", "successful"]
+        return
+    assert 400 <= status < 500
+    assert [sorted(e) for e in body["errors"]] in (
+        [["errorType", "message"]],
+        [["errorType"]],
+        [["errorCode", "errorType", "message"]],
+    )
+
+
+http_bodies = st.one_of(
+    hostile_texts,
+    json_values.map(json.dumps),
+    st.fixed_dictionaries({"channel": json_values | st.just("/default/a"), "events": json_values}).map(json.dumps),
+    st.builds(lambda event: json.dumps({"channel": "/default/a", "events": [event]}), hostile_texts | st.text()),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=http_bodies)
+async def test_random_http_bodies_get_the_documented_shape(
+    server: LocalServer, session: aiohttp.ClientSession, body: str
+) -> None:
+    """Any body of any type or depth answers JSON: 200 with the publish result or 4xx with `errors`, never 500."""
+    data = body.encode("utf-8", "surrogatepass")
+    async with session.post(server.ports.http_url, data=data, headers={"x-api-key": API_KEY}) as resp:
+        assert resp.content_type == "application/json"
+        _error_shape(resp.status, await resp.json())
+
+
+def _subprotocol(text: str) -> str:
+    return "header-" + base64.urlsafe_b64encode(text.encode("utf-8", "surrogatepass")).decode().rstrip("=")
+
+
+auth_subprotocols = st.one_of(
+    hostile_texts.map(_subprotocol),
+    json_values.map(lambda value: _subprotocol(json.dumps(value))),
+    st.builds(lambda v: _subprotocol(json.dumps({"x-api-key": v, "host": "localhost"})), json_values | hostile_texts),
+    st.text(alphabet="abcXYZ019-_=+/", max_size=40).map(lambda t: "header-" + t),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(protocol=auth_subprotocols)
+async def test_random_auth_subprotocols_are_acked_or_refused(
+    server: LocalServer, session: aiohttp.ClientSession, protocol: str
+) -> None:
+    """Any `header-` payload (any type, any depth, not base64) is acked or refused with 4401, never a 1006; a
+    header line over aiohttp's 8,190 bytes is refused with HTTP 400 before the upgrade."""
+    try:
+        ws = await session.ws_connect(server.ports.ws_url, protocols=["aws-appsync-event-ws", protocol])
+    except aiohttp.WSServerHandshakeError as err:
+        assert (err.status, len(protocol) > 8190 - len("Sec-WebSocket-Protocol: aws-appsync-event-ws, ")) == (400, True)
+        return
+    await ws.send_str('{"type":"connection_init"}')
+    first = json.loads((await ws.receive(timeout=5)).data)
+    if first["type"] == "connection_error":
+        closing = await ws.receive(timeout=5)
+        assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, 4401)
+    else:
+        assert first["type"] == "connection_ack"
+    await ws.close()
