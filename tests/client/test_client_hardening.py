@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,7 +19,7 @@ from eventapi.client.errors import EventsConfigError
 from eventapi.protocol import EventError
 from tests.client.conftest import fast_client
 from tests.client.fake_server import FakeEventApi
-from tests.client.test_client_cli import run_main, write_config
+from tests.client.test_client_cli import ROOT, run_main, write_config
 from tests.client.test_client_subscribe import next_event
 
 
@@ -246,3 +249,29 @@ async def test_cli_refuses_non_standard_event_text(
     assert await run_main("publish", "/default/x", text, "--config-file", write_config(tmp_path, fake)) == 2
     assert capsys.readouterr().err.startswith("error: event ")
     assert fake.http_requests == []
+
+
+async def test_cli_ctrl_c_after_an_unreadable_frame(fake: FakeEventApi, tmp_path: Path) -> None:
+    """After a frame nested 100k deep, `subscribe` still prints later events and Ctrl-C exits 130 with no output."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "error"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "eventapi.client", "subscribe", "/default/*", "--config-file",
+        write_config(tmp_path, fake), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+    )  # fmt: skip
+    assert proc.stderr is not None and proc.stdout is not None
+    try:
+        assert await asyncio.wait_for(proc.stderr.readline(), 10) == b"subscribed to /default/*\n"
+        await fake.send_raw_to_all("[" * 100_000 + "]" * 100_000)
+        async with fast_client(fake.config()) as client:
+            async with asyncio.timeout(10):
+                while fake.connections < 2 or not any(fake._sockets.values()):  # reconnected and resubscribed
+                    await asyncio.sleep(0.05)
+            await client.publish("/default/after", {"n": 1})
+        assert await asyncio.wait_for(proc.stdout.readline(), 10) == b'{"n":1}\n'
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), 5)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert (proc.returncode, out, err) == (130, b"", b"")
