@@ -305,7 +305,7 @@ class EventsClient:
         if self._config is None:
             self._config = await self._read_config()
         connector = aiohttp.TCPConnector(ssl=self._ssl, force_close=not self._http_keepalive)
-        self._session = aiohttp.ClientSession(connector=connector)
+        self._session = aiohttp.ClientSession(connector=connector, middlewares=(_refuse_redirects,))
 
     async def close(self) -> None:
         """Close the socket and the HTTP session; subscriptions end; pending operations fail. Idempotent."""
@@ -399,10 +399,8 @@ class EventsClient:
                     data=body.encode("utf-8"),
                     headers=headers,
                     timeout=aiohttp.ClientTimeout(total=self._operation_timeout),
-                    allow_redirects=False,  # a redirect would carry the credentials (and the body) to another URL
                 ) as response:
                     status, text = response.status, await response.text(errors="replace")
-                    location = response.headers.get("Location")
             except TimeoutError:
                 raise EventsTimeoutError(f"no answer to POST {config.http_endpoint} within "
                                          f"{self._operation_timeout:g} s") from None  # fmt: skip
@@ -410,13 +408,6 @@ class EventsClient:
                 raise ConnectionLostError(f"POST {config.http_endpoint} failed: {err}") from None
             if 200 <= status < 300:
                 return _publish_response(config.http_endpoint, status, text)
-            if 300 <= status < 400:
-                raise UnexpectedResponseError(
-                    f"POST {config.http_endpoint} answered HTTP {status}, a redirect to {one_line(location or '?')}; "
-                    "redirects are not followed (they would carry the credentials): set httpEndpoint to the "
-                    "Event API's own URL",
-                    status=status,
-                )
             error = _http_error(status, text)
             if isinstance(error, UnauthorizedError) and not refreshed and self._can_refresh():
                 refreshed = True
@@ -754,6 +745,25 @@ class EventsClient:
 def _log_failure(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.warning("background task failed: %s", task.exception())
+
+
+async def _refuse_redirects(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """Session middleware, run for every hop: a redirect is an error, never followed. Following it would carry the
+    credentials (`x-api-key`, `Authorization`, SigV4 headers, the `header-` subprotocol) and the body to another
+    URL, on publish and on the WebSocket upgrade alike."""
+    response = await handler(request)
+    if 300 <= response.status < 400:
+        location = response.headers.get("Location") or "?"
+        response.close()
+        raise UnexpectedResponseError(
+            f"{request.method} {request.url} answered HTTP {response.status}, a redirect to {one_line(location)}; "
+            "redirects are not followed (they would carry the credentials): point the config at the Event API's "
+            "own endpoints",
+            status=response.status,
+        )
+    return response
 
 
 def _publish_response(endpoint: str, status: int, text: str) -> PublishResponse:

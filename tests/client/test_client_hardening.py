@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from eventapi.client import Backoff, Gap, UnexpectedResponseError
+from eventapi.client import Backoff, EventsConfig, Gap, UnexpectedResponseError
 from eventapi.client.errors import EventsConfigError
 from eventapi.protocol import EventError
 from tests.client.conftest import fast_client
@@ -30,10 +30,11 @@ async def redirector(fake: FakeEventApi) -> AsyncIterator[tuple[str, list[int]]]
 
     async def handler(request: web.Request) -> web.Response:
         status = statuses.pop(0) if statuses else 307
-        return web.Response(status=status, headers={"Location": f"http://{fake.host}/event"})
+        return web.Response(status=status, headers={"Location": f"http://{fake.host}{request.path}"})
 
     app = web.Application()
     app.router.add_post("/event", handler)
+    app.router.add_get("/event/realtime", handler)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -56,7 +57,20 @@ async def test_publish_never_follows_a_redirect(
     assert err.value.status == status
     assert str(err.value) == (
         f"UnexpectedResponse: POST {url} answered HTTP {status}, a redirect to http://{fake.host}/event; redirects "
-        "are not followed (they would carry the credentials): set httpEndpoint to the Event API's own URL"
+        "are not followed (they would carry the credentials): point the config at the Event API's own endpoints"
+    )
+
+
+async def test_socket_never_follows_a_redirect(fake: FakeEventApi, redirector: tuple[str, list[int]]) -> None:
+    """A redirected WebSocket upgrade is an UnexpectedResponseError; the auth subprotocol never reaches the target."""
+    url, _ = redirector
+    async with fast_client(EventsConfig.create(url, "eu-west-1", http_host=fake.host, api_key="da2-test")) as client:
+        with pytest.raises(UnexpectedResponseError) as err:
+            await client.subscribe("/default/x")
+    assert (fake.connections, fake.refused_connections) == (0, 0)
+    assert str(err.value).startswith(
+        f"UnexpectedResponse: GET {url.replace('http', 'ws')}/realtime answered HTTP 307, a redirect to "
+        f"http://{fake.host}/event/realtime; redirects are not followed"
     )
 
 
