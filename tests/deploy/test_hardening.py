@@ -5,19 +5,21 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from botocore.exceptions import EndpointConnectionError
 
 from eventapi.config import SsmParam, ssm_name
 from eventapi.deploy import DeployError, ExitCode, publish, rotate_key
 from eventapi.deploy.__main__ import main
 from eventapi.deploy.keys import ceil_hour
-from tests.deploy.conftest import Deployed, ssm_values
+from tests.deploy.conftest import NOW, Deployed, ssm_values
 
+pytestmark = pytest.mark.clock
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "/social/dev/events"
 KEY = ssm_name(PREFIX, SsmParam.API_KEY)
@@ -104,9 +106,11 @@ def test_export_default_names_are_ignored_by_this_repository() -> None:
     assert result.stdout.split() == names
 
 
-def test_interrupted_rotation_cuts_the_old_key_on_rerun(session: Any, published: Deployed) -> None:
+def test_interrupted_rotation_cuts_the_old_key_on_rerun(
+    session: Any, published: Deployed, clock: time_machine.Coordinates
+) -> None:
     """A rotation that died at the UpdateApiKey shortening the old key completes it on rerun; a third run refuses."""
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = NOW
     api = session.client("appsync")
 
     def crash(**_: Any) -> None:
@@ -120,6 +124,7 @@ def test_interrupted_rotation_cuts_the_old_key_on_rerun(session: Any, published:
     new = ssm_values(session, PREFIX)[KEY][1]
     assert new != published.key  # steps 1-3 happened
 
+    clock.move_to(now + timedelta(minutes=5))
     report = rotate_key(session, published.stage, grace_hours=48, now=now + timedelta(minutes=5))
 
     cut = ceil_hour(now + timedelta(hours=48))
@@ -127,6 +132,7 @@ def test_interrupted_rotation_cuts_the_old_key_on_rerun(session: Any, published:
     assert keys[published.key] == int(cut.timestamp())
     assert report.notes[0] == f"resuming the rotation started {now:%Y-%m-%dT%H:%M:%SZ}: the old key was not cut yet"
     assert ssm_values(session, PREFIX)[KEY][1] == new
+    clock.move_to(now + timedelta(minutes=10))
     with pytest.raises(DeployError) as again:
         rotate_key(session, published.stage, now=now + timedelta(minutes=10))
     assert again.value.code == ExitCode.ROTATION
