@@ -133,13 +133,14 @@ APP_KEY: web.AppKey[EventApiServer] = web.AppKey("eventapi_local", None)
 class Subscription:
     """One subscription of one connection; `prefix` is the start of its `data` frames."""
 
-    __slots__ = ("channel", "conn", "id", "prefix")
+    __slots__ = ("channel", "conn", "id", "prefix", "prefixes")
 
     def __init__(self, conn: Connection, sub_id: str, channel: Channel) -> None:
         self.conn = conn
         self.id = sub_id
         self.channel = channel
         self.prefix = '{"type":"data","id":' + json.dumps(sub_id) + ',"event":'
+        self.prefixes = ((self.prefix,), len(self.prefix))  # what fan-out queues: the prefixes and their bytes
 
 
 WHOLE_FRAME: tuple[str, ...] = ("",)  # the prefixes of a queued frame that is sent as it is
@@ -166,6 +167,8 @@ class Connection:
         self.queue: deque[tuple[str, tuple[str, ...], int]] = deque()
         self.queued_bytes = 0  # what the queue holds (frames are ASCII JSON: characters are bytes)
         self.queued_frames = 0
+        self.max_bytes = server.settings.max_queued_bytes
+        self.max_frames = server.settings.max_queued_frames
         self.wake = asyncio.Event()
         self.closed = False
         self.publish_times: deque[float] = deque()
@@ -173,24 +176,19 @@ class Connection:
 
     def send(self, frame: str) -> None:
         """Queue one frame as it is."""
-        self.enqueue(frame, WHOLE_FRAME)
+        self.enqueue(frame, WHOLE_FRAME, len(frame))
 
-    def enqueue(self, tail: str, prefixes: tuple[str, ...]) -> None:
-        """Queue `prefix + tail` for each prefix; drop the connection when its queue would overflow (the
-        slow-subscriber policy)."""
+    def enqueue(self, tail: str, prefixes: tuple[str, ...], size: int) -> None:
+        """Queue `prefix + tail` for each prefix (`size`: the tail once plus every prefix); drop the connection when
+        its queue would overflow (the slow-subscriber policy)."""
         if self.closed:
             return
-        size = len(tail) + sum(map(len, prefixes))
-        settings = self.server.settings
-        if (
-            self.queued_bytes + size > settings.max_queued_bytes
-            or self.queued_frames + len(prefixes) > settings.max_queued_frames
-        ):
+        queued, frames = self.queued_bytes + size, self.queued_frames + len(prefixes)
+        if queued > self.max_bytes or frames > self.max_frames:
             self.drop(CLOSE_TOO_SLOW, "subscriber too slow: outgoing queue full")
             return
         self.queue.append((tail, prefixes, size))
-        self.queued_bytes += size
-        self.queued_frames += len(prefixes)
+        self.queued_bytes, self.queued_frames = queued, frames
         self.wake.set()
 
     async def write_loop(self) -> None:
@@ -374,14 +372,19 @@ class EventApiServer:
         subs = self.matching(channel)
         if not subs:
             return
-        by_conn: dict[Connection, list[str]] = {}
+        groups: dict[Connection, tuple[tuple[str, ...], int]] = {}
         for sub in subs:
-            by_conn.setdefault(sub.conn, []).append(sub.prefix)
-        targets = [(conn, tuple(prefixes)) for conn, prefixes in by_conn.items()]
+            group = groups.get(sub.conn)
+            if group is None:
+                groups[sub.conn] = sub.prefixes
+            else:
+                groups[sub.conn] = (group[0] + sub.prefixes[0], group[1] + sub.prefixes[1])
+        targets = groups.items()
         for event in events:
             tail = json.dumps(event) + "}"  # one string per event, shared by every frame that carries it
-            for conn, prefixes in targets:
-                conn.enqueue(tail, prefixes)
+            size = len(tail)
+            for conn, (prefixes, prefix_bytes) in targets:
+                conn.enqueue(tail, prefixes, size + prefix_bytes)
         self.deliveries += len(subs) * len(events)
 
     # --- the publish pipeline (HTTP and WebSocket) -----------------------------------------------------------
