@@ -45,7 +45,7 @@ EXIT_AUTH = 4  # the service said Unauthorized
 EXIT_REJECTED = 5  # the service refused the request (bad channel, too many events, ...)
 EXIT_FAILED_EVENTS = 6  # publish answered, but some events are in failed[]
 EXIT_CONNECTION = 7  # network: cannot connect, socket lost, timeout
-EXIT_UNEXPECTED_RESPONSE = 8  # not an Event API's answer: a redirect, an unknown status, a 2xx of the wrong shape
+EXIT_UNEXPECTED_RESPONSE = 11  # not an Event API's answer: a redirect, an unknown status, a 2xx of the wrong shape
 EXIT_INTERRUPTED = 130  # Ctrl-C
 # `smoke` adds EXIT_SMOKE_FAILED (8), EXIT_NOT_REFUSED (9) and EXIT_NO_CREDENTIALS (10): see eventapi/client/smoke.py
 TOKEN_ENV = "EVENTAPI_AUTH_TOKEN"  # noqa: S105 - the name of a variable, not a token

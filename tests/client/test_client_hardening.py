@@ -74,14 +74,14 @@ async def test_socket_never_follows_a_redirect(fake: FakeEventApi, redirector: t
     )
 
 
-async def test_cli_redirect_exits_8(
+async def test_cli_redirect_exits_11(
     fake: FakeEventApi, redirector: tuple[str, list[int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`publish` against a redirecting endpoint prints nothing on stdout and exits 8 with one line."""
+    """`publish` against a redirecting endpoint prints nothing on stdout and exits 11 with one line."""
     url, _ = redirector
     file = tmp_path / "events.json"
     file.write_text(json.dumps(replace(fake.config(), http_endpoint=url).to_json(include_api_key=True)))
-    assert await run_main("publish", "/default/x", "1", "--config-file", str(file)) == 8
+    assert await run_main("publish", "/default/x", "1", "--config-file", str(file)) == 11
     out, err = capsys.readouterr()
     assert out == ""
     assert err.startswith(f"error: unexpected answer: UnexpectedResponse: POST {url} answered HTTP 307")
@@ -112,12 +112,12 @@ async def test_2xx_without_the_publish_shape_is_an_error(
     assert problem in str(err.value)
 
 
-async def test_cli_2xx_without_the_publish_shape_exits_8(
+async def test_cli_2xx_without_the_publish_shape_exits_11(
     fake: FakeEventApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The CLI does not print `{"successful":[],"failed":[]}` for an empty 200: it exits 8."""
+    """The CLI does not print `{"successful":[],"failed":[]}` for an empty 200: it exits 11."""
     fake.canned_http.append((200, "{}"))
-    assert await run_main("publish", "/default/x", "1", "--config-file", write_config(tmp_path, fake)) == 8
+    assert await run_main("publish", "/default/x", "1", "--config-file", write_config(tmp_path, fake)) == 11
     assert capsys.readouterr().out == ""
 
 
