@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from eventapi.config import ConfigError, load_stage
+from eventapi.config import ACCOUNT_RE, ConfigError, load_stage
 from eventapi.deploy import commands, preflight
 from eventapi.deploy.aws import redacted_logs
 from eventapi.deploy.errors import DeployError, ExitCode, Redactor
@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, redactor: Redactor) -> commands.Report | dict[str, Any]:
     stage = load_stage(args.stage, args.project_root)
     if args.command == "policy":
+        if args.account is not None and not ACCOUNT_RE.fullmatch(args.account):
+            raise ConfigError("--account", f"{args.account!r} is not allowed; expected a 12-digit AWS account id")
         return deploy_policy(stage, region=args.region, account=args.account)
     if args.command == "preflight":  # makes its own session: it must not call AWS without credentials
         ready = preflight.check(stage, target=args.target, profile=args.profile, region=args.region)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventapi.config import ACCOUNT_RE, DEFAULT_SSM_KMS_KEY, ConfigError, SsmParam, StageConfig
+from eventapi.config import DEFAULT_SSM_KMS_KEY, SsmParam, StageConfig
 
 
 def deploy_policy(stage: StageConfig, *, region: str | None = None, account: str | None = None) -> dict[str, Any]:
@@ -15,8 +15,6 @@ def deploy_policy(stage: StageConfig, *, region: str | None = None, account: str
     managed key, to use through SSM for parameters under that prefix. The AWS managed key `alias/aws/ssm` needs no
     IAM statement (its key policy allows use through SSM within the account).
     """
-    if account is not None and not ACCOUNT_RE.fullmatch(account):
-        raise ConfigError("--account", f"{account!r} is not allowed; expected a 12-digit AWS account id")
     region = region or stage.region or "*"
     account = account or stage.account or "*"
     prefix = stage.ssm.prefix.rstrip("/")
