@@ -297,16 +297,21 @@ def retire(
     row = f"API key {mask_key(retired.id)} (retired)"
     if retired.expires <= cut:
         return [Change(row, KEY_ROW_TYPE, "unchanged", f"expires {iso(retired.expires)}")]
+    return [_set_expiry(aws, api_id, retired, cut, row, dry_run=dry_run)]
+
+
+def _set_expiry(aws: Aws, api_id: str, key: ApiKey, expires: datetime, row: str, *, dry_run: bool) -> Change:
+    """The one UpdateApiKey: move `key`'s expiry to `expires` (already within AppSync's window)."""
     if not dry_run:
         aws.call(
             "appsync",
             "UpdateApiKey",
-            f"API key {mask_key(retired.id)} of API {api_id}",
+            f"API key {mask_key(key.id)} of API {api_id}",
             apiId=api_id,
-            id=retired.id,
-            expires=to_epoch(cut),
+            id=key.id,
+            expires=to_epoch(expires),
         )
-    return [Change(row, KEY_ROW_TYPE, "updated", f"expires {iso(retired.expires)} -> {iso(cut)}")]
+    return Change(row, KEY_ROW_TYPE, "updated", f"expires {iso(key.expires)} -> {iso(expires)}")
 
 
 def _prune_plan(aws: Aws, current: dict[str, Param], layout: set[str]) -> list[Change]:
@@ -573,16 +578,7 @@ def extend_key(aws: Aws, api_id: str, key: ApiKey, target: datetime, *, dry_run:
     row = f"API key {mask_key(key.id)}"
     if target <= key.expires:
         return Change(row, KEY_ROW_TYPE, "unchanged", f"expires {iso(key.expires)}"), key.expires
-    if not dry_run:
-        aws.call(
-            "appsync",
-            "UpdateApiKey",
-            f"API key {mask_key(key.id)} of API {api_id}",
-            apiId=api_id,
-            id=key.id,
-            expires=to_epoch(target),
-        )
-    return Change(row, KEY_ROW_TYPE, "updated", f"expires {iso(key.expires)} -> {iso(target)}"), target
+    return _set_expiry(aws, api_id, key, target, row, dry_run=dry_run), target
 
 
 def renewal_target(stage: StageConfig, now: datetime) -> datetime:
