@@ -29,10 +29,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from eventapi.config_handlers import FUNCTION_ENTRY
+
 # Distributions copied into every function asset: Powertools and what it needs beyond the Lambda runtime.
 BUNDLED_DISTRIBUTIONS = ("aws-lambda-powertools", "jmespath", "typing-extensions")
 RUNTIME = lambda_.Runtime.PYTHON_3_14  # the newest the pinned aws-cdk-lib knows (cdk-nag AwsSolutions-L1)
-HANDLER = "handler.handler"
 SOURCE_METADATA = "eventapi:source"  # the function's directory, for the local Event API's worker (hot reload)
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".pytest_cache")
 
@@ -108,7 +109,7 @@ class PythonFunction(Construct):
             self,
             "Function",
             runtime=RUNTIME,
-            handler=HANDLER,
+            handler=FUNCTION_ENTRY,
             code=lambda_.Code.from_asset(
                 str(source),
                 asset_hash=asset_hash(source),

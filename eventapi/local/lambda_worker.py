@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eventapi.config_handlers import FUNCTION_ENTRY
+
 log = logging.getLogger("eventapi.local.lambda")
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
@@ -44,7 +46,7 @@ class LocalFunction:
 
     name: str
     directory: Path
-    handler: str = "handler.handler"
+    handler: str = FUNCTION_ENTRY
     timeout_seconds: float = 3.0
     memory_mb: int = 128
     arn: str = ""

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventapi.config_handlers import FUNCTION_ENTRY
+
 DATA_SOURCE_TYPE = "AWS::AppSync::DataSource"
 FUNCTION_TYPE = "AWS::Lambda::Function"
 TABLE_TYPE = "AWS::DynamoDB::Table"
@@ -29,7 +31,7 @@ class FunctionSpec:
     logical_id: str
     source: str | None  # the function's directory relative to the project root (eventapi:source)
     asset_path: str | None  # the staged asset, relative to the cloud assembly directory
-    handler: str = "handler.handler"
+    handler: str = FUNCTION_ENTRY
     timeout_seconds: int = 3
     memory_mb: int = 128
     environment: Mapping[str, str] = field(default_factory=dict)
@@ -112,7 +114,7 @@ def _function(resources: Mapping[str, Any], logical_id: str) -> FunctionSpec | N
         logical_id=logical_id,
         source=meta.get(SOURCE_METADATA) if isinstance(meta.get(SOURCE_METADATA), str) else None,
         asset_path=meta.get(ASSET_METADATA) if isinstance(meta.get(ASSET_METADATA), str) else None,
-        handler=str(props.get("Handler", "handler.handler")),
+        handler=str(props.get("Handler", FUNCTION_ENTRY)),
         timeout_seconds=_int(props.get("Timeout"), 3),
         memory_mb=_int(props.get("MemorySize"), 128),
         environment={k: v for k, v in env.items() if isinstance(v, str)},

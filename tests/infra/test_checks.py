@@ -24,7 +24,7 @@ from eventapi.infra.nag import EventApiChecks
 
 from .conftest import FULL_STAGE, OPEN_STAGE, shipped_context, synth
 
-ASSET_KEY_RE = re.compile(r'"[0-9a-f]{64}\.zip"')
+ASSET_HASH_RE = re.compile(r'"(asset\.)?[0-9a-f]{64}(\.zip)?"')  # an S3 key or an asset path: a content hash
 OPEN_REASONS = OPEN_STAGE["auth"]["providers"]["cognito"]["reasons"]
 
 pytestmark = pytest.mark.clock
@@ -131,12 +131,13 @@ def test_event_api_rule_pack_runs_and_fails_synth(tmp_path: Path) -> None:
 def test_snapshot(stack: str, shipped: dict[str, Any], full_all: dict[str, Any]) -> None:
     """The template equals its committed snapshot (refresh: UPDATE_SNAPSHOTS=1 make test, then review the diff).
 
-    A code asset's S3 key is the hash of its content (the renewer's modules): the snapshot names it `<asset>`, so
+    A code asset's S3 key and asset path carry the hash of its content (the renewer's modules): the snapshot names
+    it `<asset>`, so
     editing eventapi/deploy does not churn it; test_renewer_bundle_runs_on_the_lambda_runtime_alone checks the
     asset itself."""
     template = {**shipped, **full_all}[stack]
     path = SNAPSHOTS / f"{stack}.template.json"
-    text = ASSET_KEY_RE.sub('"<asset>.zip"', json.dumps(template, indent=1, sort_keys=True) + "\n")
+    text = ASSET_HASH_RE.sub(r'"\1<asset>\2"', json.dumps(template, indent=1, sort_keys=True) + "\n")
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         path.write_text(text)
     assert path.read_text() == text, f"{stack} changed: run UPDATE_SNAPSHOTS=1 make test and review git diff"
