@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from eventapi.infra.rules import RULE_IDS
+from eventapi.protocol.modes import AuthMode
 
 if TYPE_CHECKING:
     from eventapi.config_handlers import DataSourceConfig, HandlerSide
@@ -86,16 +87,6 @@ class ConfigError(ValueError):
         self.path = path
         self.problem = problem
         super().__init__(f"{path}: {problem}")
-
-
-class AuthMode(StrEnum):
-    """Auth mode names as AppSync (and cdk.json) spell them."""
-
-    API_KEY = "API_KEY"
-    AWS_IAM = "AWS_IAM"
-    AMAZON_COGNITO_USER_POOLS = "AMAZON_COGNITO_USER_POOLS"
-    OPENID_CONNECT = "OPENID_CONNECT"
-    AWS_LAMBDA = "AWS_LAMBDA"
 
 
 # cdk.json provider key -> the auth mode it enables.
@@ -1110,35 +1101,6 @@ def load_config(project_root: Path = Path()) -> AppConfig:
 def load_stage(stage: str, project_root: Path = Path()) -> StageConfig:
     """One validated stage from `cdk.json`."""
     return load_config(project_root).stage(stage)
-
-
-# --- SSM Parameter Store layout: the one definition read by deploy, client and local -------------------------
-
-
-class SsmParam(StrEnum):
-    """Parameter names under a stage's SSM prefix (`<prefix>/<name>`)."""
-
-    HTTP_ENDPOINT = "http-endpoint"  # String: https://<http host>/event
-    REALTIME_ENDPOINT = "realtime-endpoint"  # String: wss://<realtime host>/event/realtime
-    HTTP_HOST = "http-host"  # String: the host every auth object names
-    REALTIME_HOST = "realtime-host"  # String
-    API_ID = "api-id"  # String
-    REGION = "region"  # String
-    AUTH_MODES = "auth-modes"  # String (JSON): {"connect": [...], "publish": [...], "subscribe": [...]}
-    NAMESPACES = "namespaces"  # String (JSON): [{"name", "publish": [...], "subscribe": [...]}]
-    USER_POOL_ID = "cognito-user-pool-id"  # String, only with Cognito
-    USER_POOL_CLIENT_ID = "cognito-client-id"  # String, only with Cognito
-    API_KEY = "api-key"  # SecureString: the key value (da2-...)
-    API_KEY_EXPIRES = "api-key-expires"  # String: ISO 8601 UTC
-    CONFIG = "config"  # String (JSON): everything above except the key, for clients that read one parameter
-    # SecureString (JSON): {"keyId", "rotatedAt", "finishAfter"} while a key rotation is under way; written by
-    # `eventapi.deploy rotate-key`, deleted by `rotate-key --finish`. Clients never read it.
-    API_KEY_PREVIOUS = "api-key-previous"
-
-
-def ssm_name(prefix: str, param: SsmParam) -> str:
-    """Full parameter name of `param` under `prefix`."""
-    return f"{prefix.rstrip('/')}/{param.value}"
 
 
 # --- CI/CD: the `ci` section (GitHub Actions with OIDC; the `<App>-ci` stack) ---------------------------------

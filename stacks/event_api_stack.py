@@ -16,13 +16,11 @@ from constructs import Construct
 from eventapi.config import (
     CERTIFICATE_REGION,
     DEPLOYABLE_WARN_DAYS,
-    AuthMode,
-    SsmParam,
     StageConfig,
     api_key_deployable_days,
     api_key_expiry,
-    ssm_name,
 )
+from eventapi.contract import SsmParam, ssm_name
 from eventapi.infra.cognito import EventApiUserPool
 from eventapi.infra.domain import CertificateStack, EventApiDomain, make_certificate
 from eventapi.infra.event_api import ApiKeySpec, EventApi, LambdaAuthSpec, NamespaceSpec, OidcSpec
@@ -31,6 +29,7 @@ from eventapi.infra.monitoring import EventApiMonitoring
 from eventapi.infra.roles import EventApiRoles
 from eventapi.infra.waf import EventApiWaf
 from eventapi.outputs import Output
+from eventapi.protocol.modes import AuthMode
 
 
 class EventApiStack(Stack):

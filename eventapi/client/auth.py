@@ -19,8 +19,8 @@ from typing import Any
 
 from eventapi.client.config import EventsConfig
 from eventapi.client.errors import EventsConfigError
-from eventapi.config import AuthMode
 from eventapi.protocol import ApiKeyAuth, Authorizer, IamAuth, TokenAuth
+from eventapi.protocol.modes import AuthMode
 
 TokenSource = str | Callable[[], str | Awaitable[str]]
 

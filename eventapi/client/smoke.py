@@ -22,7 +22,7 @@ from eventapi.client.auth import ApiKey, AuthProvider, Iam, Token
 from eventapi.client.client import EventsClient, Subscription
 from eventapi.client.config import EventsConfig, NamespaceInfo
 from eventapi.client.errors import ServiceError, UnauthorizedError
-from eventapi.config import AuthMode
+from eventapi.protocol.modes import AuthMode
 
 # Exit codes of `smoke` (the CLI's shared codes 2, 3 and 7 keep their meaning).
 EXIT_SMOKE_FAILED = 8  # something the stage should allow failed

@@ -33,7 +33,6 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from eventapi.config import AuthMode
 from eventapi.local.auth import (
     OPERATION_CONNECT,
     OPERATION_PUBLISH,
@@ -92,6 +91,7 @@ from eventapi.protocol import (
     subscribe_body,
 )
 from eventapi.protocol import publish_body as _publish_body
+from eventapi.protocol.modes import AuthMode
 
 log = logging.getLogger("eventapi.local")
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eventapi.config import AuthMode
 from eventapi.local.template_sources import CODE_METADATA, DataSourceSpec, read_data_sources
 from eventapi.outputs import Output
+from eventapi.protocol.modes import AuthMode
 
 API_TYPE = "AWS::AppSync::Api"
 NAMESPACE_TYPE = "AWS::AppSync::ChannelNamespace"

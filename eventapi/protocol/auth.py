@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final, Protocol
 
-from eventapi.config import AuthMode
 from eventapi.protocol.limits import HEADER_SUBPROTOCOL_PREFIX, HTTP_PATH, SIGV4_SERVICE, SUBPROTOCOL
 from eventapi.protocol.messages import PublishRequest, compact_json, strict_loads
+from eventapi.protocol.modes import AuthMode
 
 API_KEY_HEADER: Final = "x-api-key"
 AUTHORIZATION_HEADER: Final = "Authorization"
