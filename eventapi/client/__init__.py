@@ -9,7 +9,7 @@ async with EventsClient(EventsConfig.from_ssm(stage="dev")) as client:
 
 from eventapi.client.auth import ApiKey, AuthProvider, Cognito, Iam, Lambda, Oidc, Static, Token, jwt_expiry
 from eventapi.client.client import Backoff, Event, EventsClient, Gap, PublishResult, Subscription
-from eventapi.client.config import ENV_KEYS, AuthModes, CognitoInfo, EventsConfig, NamespaceInfo
+from eventapi.client.config import EventsConfig
 from eventapi.client.errors import (
     ERROR_CLASSES,
     BadRequestError,
@@ -29,6 +29,7 @@ from eventapi.client.errors import (
     UnsupportedOperationError,
     error_from,
 )
+from eventapi.contract import ENV_KEYS, AuthModes, CognitoInfo, NamespaceInfo
 
 __all__ = [
     "ENV_KEYS",

@@ -20,8 +20,9 @@ from typing import Any
 
 from eventapi.client.auth import ApiKey, AuthProvider, Iam, Token
 from eventapi.client.client import EventsClient, Subscription
-from eventapi.client.config import EventsConfig, NamespaceInfo
+from eventapi.client.config import EventsConfig
 from eventapi.client.errors import ServiceError, UnauthorizedError
+from eventapi.contract import NamespaceInfo
 from eventapi.protocol.modes import AuthMode
 
 # Exit codes of `smoke` (the CLI's shared codes 2, 3 and 7 keep their meaning).

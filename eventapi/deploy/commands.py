@@ -15,10 +15,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, Literal, TextIO
 
-from eventapi.client.config import AuthModes, CognitoInfo, EventsConfig, NamespaceInfo
-from eventapi.client.errors import EventsConfigError
 from eventapi.config import ApiKeyProvider, StageConfig, api_key_expiry
-from eventapi.contract import SsmParam, ssm_name
+from eventapi.contract import (
+    ENV_DEFAULT_AUTH_MODE,
+    AuthModes,
+    CognitoInfo,
+    EventsConfig,
+    NamespaceInfo,
+    SsmParam,
+    iso,
+    ssm_name,
+)
 from eventapi.deploy.aws import Aws
 from eventapi.deploy.errors import DeployError, ExitCode, Redactor, mask_key
 from eventapi.deploy.keys import (
@@ -26,7 +33,6 @@ from eventapi.deploy.keys import (
     ceil_hour,
     clamp_expiry,
     expiry_warning,
-    iso,
     list_keys,
     pick_current,
     to_epoch,
@@ -349,7 +355,7 @@ def read_published(aws: Aws, stage: StageConfig) -> Published:
         )
     try:
         config = EventsConfig.from_json(json.loads(params[name].value), source=name)
-    except (ValueError, EventsConfigError) as err:
+    except ValueError as err:  # not JSON, or not the contract's schema (ContractError)
         raise DeployError(
             ExitCode.NOT_PUBLISHED,
             f"{name} is not a config this tool wrote ({err}); run python -m eventapi.deploy publish --stage "
@@ -455,7 +461,7 @@ def render_export(cfg: EventsConfig, fmt: Format) -> str:
     if fmt == "json":
         return json.dumps(cfg.to_json(include_api_key=True), indent=2) + "\n"
     if fmt == "env":
-        return cfg.to_env() + f"EVENTAPI_AUTH_MODE={cfg.default_auth_mode().value}\n"
+        return cfg.to_env() + f"{ENV_DEFAULT_AUTH_MODE}={cfg.default_auth_mode().value}\n"
     return json.dumps(cfg.to_amplify_outputs(), indent=2) + "\n"
 
 

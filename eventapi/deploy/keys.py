@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from eventapi.contract import iso
 from eventapi.deploy.aws import Aws
 
 # AppSync: a key's expiry is 1 to 365 days from now, rounded down to the hour.
@@ -82,11 +83,6 @@ def clamp_expiry(target: datetime, now: datetime) -> datetime:
 
 def days_left(expires: datetime, now: datetime) -> int:
     return max(0, math.floor((expires - now).total_seconds() / 86_400))
-
-
-def iso(when: datetime) -> str:
-    """ISO 8601 UTC with a `Z`, as the SSM parameters and the client config spell times."""
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def expiry_warning(expires: datetime, now: datetime, stage: str) -> str | None:
