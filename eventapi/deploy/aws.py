@@ -3,6 +3,9 @@
 Every AWS call goes through `Aws.call` / `Aws.paginate`, which turn botocore failures into `DeployError`s with
 an exit code per kind and a one-line message naming the IAM action and resource. Retries are botocore's
 adaptive mode; what is still throttled after them is reported as such.
+
+botocore is imported when the first client is made (or a failure is translated), not with this module: `policy`
+and `--help` run without the AWS SDK.
 """
 
 from __future__ import annotations
@@ -12,16 +15,6 @@ import re
 from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, Final
-
-from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionError,
-    NoCredentialsError,
-    NoRegionError,
-    PartialCredentialsError,
-)
 
 from eventapi.deploy.errors import DeployError, ExitCode, Redactor
 
@@ -85,9 +78,19 @@ def action_name(service: str, operation: str) -> str:
     return f"{_SERVICE_PREFIX.get(service, service)}:{operation}"
 
 
+def sdk_errors() -> tuple[type[Exception], ...]:
+    """The botocore failures `translate` turns into `DeployError`s, for `except sdk_errors():` (Python evaluates
+    that only once an exception is raised, and by then the session has loaded botocore)."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - see the module docstring
+
+    return (ClientError, BotoCoreError)
+
+
 def translate(err: Exception, action: str, resource: str, redact: Redactor, hint: str = "") -> DeployError:
     """One `DeployError` for a botocore failure of `action` on `resource`."""
-    if isinstance(err, ClientError):
+    from botocore import exceptions as sdk  # noqa: PLC0415 - see the module docstring
+
+    if isinstance(err, sdk.ClientError):
         error = err.response.get("Error", {})
         code = str(error.get("Code") or "Unknown")
         message = redact(str(error.get("Message") or ""))
@@ -123,17 +126,17 @@ def translate(err: Exception, action: str, resource: str, redact: Redactor, hint
                 code,
             )
         return AwsError(ExitCode.AWS, f"{action} on {resource} failed: {code}: {message or 'no message'}", code)
-    if isinstance(err, (NoCredentialsError, PartialCredentialsError)):
+    if isinstance(err, (sdk.NoCredentialsError, sdk.PartialCredentialsError)):
         return DeployError(
             ExitCode.NO_CREDENTIALS,
             "no AWS credentials found; set AWS_PROFILE (or pass --profile), or AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY, and run again",
         )
-    if isinstance(err, NoRegionError):
+    if isinstance(err, sdk.NoRegionError):
         return DeployError(
             ExitCode.CONFIG, "no AWS region: set the stage's region in cdk.json, AWS_REGION, or pass --region"
         )
-    if isinstance(err, ConnectionError):
+    if isinstance(err, sdk.ConnectionError):
         return DeployError(
             ExitCode.AWS, f"cannot reach AWS for {action}: {redact(str(err))}; check the network or AWS_ENDPOINT_URL"
         )
@@ -160,10 +163,12 @@ class Aws:
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.region)
         if key not in self._clients:
+            from botocore.config import Config  # noqa: PLC0415 - see the module docstring
+
             config = Config(retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS}, user_agent_extra=USER_AGENT)
             try:
                 self._clients[key] = self.session.client(service, region_name=key[1], config=config)
-            except BotoCoreError as err:
+            except sdk_errors() as err:
                 raise translate(err, action_name(service, "*"), service, self.redact, self.policy_hint) from None
         return self._clients[key]
 
@@ -173,7 +178,7 @@ class Aws:
         method = getattr(client, _snake(operation))
         try:
             return method(**kwargs)
-        except (ClientError, BotoCoreError) as err:
+        except sdk_errors() as err:
             raise translate(err, action_name(service, operation), resource, self.redact, self.policy_hint) from None
 
     def paginate(
@@ -184,7 +189,7 @@ class Aws:
         try:
             for page in paginator.paginate(**kwargs):
                 yield from page.get(items, [])
-        except (ClientError, BotoCoreError) as err:
+        except sdk_errors() as err:
             raise translate(err, action_name(service, operation), resource, self.redact, self.policy_hint) from None
 
 
