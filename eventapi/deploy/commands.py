@@ -29,7 +29,7 @@ from eventapi.contract import (
 from eventapi.deploy.aws import Aws
 from eventapi.deploy.errors import DeployError, ExitCode, Redactor, mask_key
 from eventapi.deploy.keys import (
-    ApiKey,
+    AppSyncKey,
     ceil_hour,
     clamp_expiry,
     expiry_warning,
@@ -167,7 +167,7 @@ def client_config(stage: StageConfig, outputs: StackOutputs, key_expires: dateti
     )
 
 
-def desired_params(prefix: str, cfg: EventsConfig, key: ApiKey | None) -> list[Param]:
+def desired_params(prefix: str, cfg: EventsConfig, key: AppSyncKey | None) -> list[Param]:
     """Every parameter `publish` writes, in write order (`config` last)."""
 
     def p(name: SsmParam, value: str, kind: str = STRING) -> Param:
@@ -269,7 +269,7 @@ def publish(
     return report
 
 
-def _no_valid_key(stage: StageConfig, api_id: str, keys: list[ApiKey]) -> DeployError:
+def _no_valid_key(stage: StageConfig, api_id: str, keys: list[AppSyncKey]) -> DeployError:
     """What to do when the API has no valid key: deploy again, or, when the stack's own key is gone, a new
     generation (a deploy cannot renew a deleted key: CloudFormation's UpdateApiKey would fail)."""
     provider = stage.auth.api_key or ApiKeyProvider()
@@ -289,7 +289,7 @@ def _no_valid_key(stage: StageConfig, api_id: str, keys: list[ApiKey]) -> Deploy
 
 
 def retire(
-    aws: Aws, api_id: str, rotation: Rotation, keys: list[ApiKey], now: datetime, *, dry_run: bool
+    aws: Aws, api_id: str, rotation: Rotation, keys: list[AppSyncKey], now: datetime, *, dry_run: bool
 ) -> list[Change]:
     """Hold the key a rotation retires to its end (`Rotation.retire_at`): cut it if anything made it live longer.
 
@@ -307,7 +307,7 @@ def retire(
     return [_set_expiry(aws, api_id, retired, cut, row, dry_run=dry_run)]
 
 
-def _set_expiry(aws: Aws, api_id: str, key: ApiKey, expires: datetime, row: str, *, dry_run: bool) -> Change:
+def _set_expiry(aws: Aws, api_id: str, key: AppSyncKey, expires: datetime, row: str, *, dry_run: bool) -> Change:
     """The one UpdateApiKey: move `key`'s expiry to `expires` (already within AppSync's window)."""
     if not dry_run:
         aws.call(
@@ -511,7 +511,7 @@ def _require_api_key(stage: StageConfig) -> int:
     return stage.auth.api_key.valid_days
 
 
-def _key_state(aws: Aws, stage: StageConfig, pub: Published) -> tuple[list[ApiKey], ApiKey]:
+def _key_state(aws: Aws, stage: StageConfig, pub: Published) -> tuple[list[AppSyncKey], AppSyncKey]:
     api_id = pub.config.api_id or ""
     if pub.api_key is None:
         raise DeployError(
@@ -580,7 +580,7 @@ def renew_key(
     return report
 
 
-def extend_key(aws: Aws, api_id: str, key: ApiKey, target: datetime, *, dry_run: bool) -> tuple[Change, datetime]:
+def extend_key(aws: Aws, api_id: str, key: AppSyncKey, target: datetime, *, dry_run: bool) -> tuple[Change, datetime]:
     """Move `key`'s expiry out to `target` (already within AppSync's window), never in; (the change, the expiry)."""
     row = f"API key {mask_key(key.id)}"
     if target <= key.expires:
@@ -641,7 +641,7 @@ def rotate_key(
     new = next((k for k in keys if k.description == description and k.id != old.id), None)
     if new is None:
         if dry_run:
-            new = ApiKey("<new key>", expires, description)
+            new = AppSyncKey("<new key>", expires, description)
         else:
             created = aws.call(
                 "appsync",
@@ -652,7 +652,7 @@ def rotate_key(
                 expires=to_epoch(expires),
             )["apiKey"]
             aws.redact.add(created["id"])
-            new = ApiKey(created["id"], expires, description)
+            new = AppSyncKey(created["id"], expires, description)
         report.changes.append(Change("API key (new)", KEY_ROW_TYPE, "created", f"expires {iso(expires)}"))
     desired = _key_params(pub, new.id, new.expires)
     changes = plan(desired, pub.params)

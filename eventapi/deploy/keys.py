@@ -1,6 +1,6 @@
 """AppSync API keys of an Event API: list, choose the current one, and the expiry limits AWS enforces.
 
-An API key's `id` is its value (`da2-…`): `ApiKey` keeps it out of `repr`, and nothing here logs it.
+An API key's `id` is its value (`da2-…`): `AppSyncKey` keeps it out of `repr`, and nothing here logs it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ WARN_WITHIN: Final = timedelta(days=30)
 
 
 @dataclass(frozen=True)
-class ApiKey:
+class AppSyncKey:
+    """An API key of the Event API as AppSync lists it (`ListApiKeys`): its value (`id`), expiry and description."""
+
     id: str = field(repr=False)
     expires: datetime
     description: str = ""
@@ -30,7 +32,7 @@ class ApiKey:
         return self.expires <= now
 
 
-def list_keys(aws: Aws, api_id: str, region: str | None = None) -> list[ApiKey]:
+def list_keys(aws: Aws, api_id: str, region: str | None = None) -> list[AppSyncKey]:
     """All API keys of the API (`ListApiKeys`, every page)."""
     keys = []
     for item in aws.paginate(
@@ -38,7 +40,7 @@ def list_keys(aws: Aws, api_id: str, region: str | None = None) -> list[ApiKey]:
     ):
         aws.redact.add(item["id"])
         keys.append(
-            ApiKey(
+            AppSyncKey(
                 id=item["id"], expires=from_epoch(int(item.get("expires", 0))), description=item.get("description", "")
             )
         )
@@ -46,8 +48,8 @@ def list_keys(aws: Aws, api_id: str, region: str | None = None) -> list[ApiKey]:
 
 
 def pick_current(
-    keys: Iterable[ApiKey], stored: str | None, now: datetime, exclude: str | None = None
-) -> ApiKey | None:
+    keys: Iterable[AppSyncKey], stored: str | None, now: datetime, exclude: str | None = None
+) -> AppSyncKey | None:
     """The key clients should use: the one already in SSM if it still exists and is valid, else the valid key
     that expires last (never `exclude`, the key a rotation is retiring)."""
     valid = [k for k in keys if not k.expired(now) and k.id != exclude]
