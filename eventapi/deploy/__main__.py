@@ -1,4 +1,4 @@
-"""`python -m eventapi.deploy <command>` (console script `eventapi-deploy`): a thin CLI over `commands`.
+"""`python -m eventapi.deploy <command>` (console script `eventapi-deploy`): a thin CLI over the commands.
 
 Every failure is one line on stderr (`error: …`) and a distinct exit code (`ExitCode`); warnings go to stderr;
 tables (or `--json`) go to stdout. No API key is printed: everything written passes through the run's `Redactor`.
@@ -15,10 +15,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from eventapi.config import ACCOUNT_RE, ConfigError, load_stage
-from eventapi.deploy import commands, preflight
+from eventapi.deploy import preflight
 from eventapi.deploy.aws import redacted_logs
 from eventapi.deploy.errors import DeployError, ExitCode, Redactor
 from eventapi.deploy.policy import deploy_policy
+from eventapi.deploy.publishing import publish, unpublish
+from eventapi.deploy.renewal import renew_key
+from eventapi.deploy.report import STDOUT, ExportReport, PreflightReport, Report, ShowReport
+from eventapi.deploy.rotation import DEFAULT_GRACE_HOURS, finish_rotation, rotate_key
+from eventapi.deploy.show_export import export, show
 
 PROG = "python -m eventapi.deploy"
 
@@ -46,8 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("renew-key", parents=[common, dry, kms], help="push the API key's expiry forward")
     p.add_argument("--days", type=int, help="new validity in days from now (default: the stage's expiry scheme)")
     p = sub.add_parser("rotate-key", parents=[common, dry, kms], help="create a new key; --finish deletes the old")
-    p.add_argument("--grace-hours", type=int, default=commands.DEFAULT_GRACE_HOURS,
-                   help=f"how long the old key stays valid (default: {commands.DEFAULT_GRACE_HOURS})")  # fmt: skip
+    p.add_argument("--grace-hours", type=int, default=DEFAULT_GRACE_HOURS,
+                   help=f"how long the old key stays valid (default: {DEFAULT_GRACE_HOURS})")  # fmt: skip
     p.add_argument("--finish", action="store_true", help="delete the key the last rotation retired")
     p.add_argument("--force", action="store_true", help="with --finish: before the grace period ends")
     p = sub.add_parser("unpublish", parents=[common, dry], help="delete the parameters this tool owns")
@@ -66,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run(args: argparse.Namespace, redactor: Redactor) -> commands.Report | dict[str, Any]:
+def run(args: argparse.Namespace, redactor: Redactor) -> Report | dict[str, Any]:
     stage = load_stage(args.stage, args.project_root)
     if args.command == "policy":
         if args.account is not None and not ACCOUNT_RE.fullmatch(args.account):
@@ -74,33 +79,32 @@ def run(args: argparse.Namespace, redactor: Redactor) -> commands.Report | dict[
         return deploy_policy(stage, region=args.region, account=args.account)
     if args.command == "preflight":  # makes its own session: it must not call AWS without credentials
         ready = preflight.check(stage, target=args.target, profile=args.profile, region=args.region)
-        return commands.Report("preflight", stage.name, stage.ssm.prefix, data=ready.to_json(args.target))
+        return PreflightReport(stage=stage.name, prefix=stage.ssm.prefix, target=args.target, ready=ready)
     session = make_session(args.profile)
     common: dict[str, Any] = {"region": args.region, "redactor": redactor}
     if args.command == "publish":
         outputs_file = args.outputs_file
         if outputs_file is not None and not outputs_file.is_absolute():
             outputs_file = args.project_root / outputs_file if not outputs_file.exists() else outputs_file
-        return commands.publish(session, stage, stack_name=args.stack, outputs_file=outputs_file,
-                                kms_key_id=args.kms_key_id, dry_run=args.dry_run, prune=args.prune,
-                                **common)  # fmt: skip
+        return publish(session, stage, stack_name=args.stack, outputs_file=outputs_file, kms_key_id=args.kms_key_id,
+                       dry_run=args.dry_run, prune=args.prune, **common)  # fmt: skip
     if args.command == "show":
-        return commands.show(session, stage, **common)
+        return show(session, stage, **common)
     if args.command == "renew-key":
-        return commands.renew_key(session, stage, days=args.days, kms_key_id=args.kms_key_id, dry_run=args.dry_run,
-                                  **common)  # fmt: skip
+        return renew_key(session, stage, days=args.days, kms_key_id=args.kms_key_id, dry_run=args.dry_run,
+                         **common)  # fmt: skip
     if args.command == "rotate-key":
         if args.finish:
-            return commands.finish_rotation(session, stage, force=args.force, dry_run=args.dry_run, **common)
+            return finish_rotation(session, stage, force=args.force, dry_run=args.dry_run, **common)
         if args.force:
             raise DeployError(ExitCode.USAGE, "--force only goes with --finish")
-        return commands.rotate_key(session, stage, grace_hours=args.grace_hours, kms_key_id=args.kms_key_id,
-                                   dry_run=args.dry_run, **common)  # fmt: skip
+        return rotate_key(session, stage, grace_hours=args.grace_hours, kms_key_id=args.kms_key_id,
+                          dry_run=args.dry_run, **common)  # fmt: skip
     if args.command == "unpublish":
-        return commands.unpublish(session, stage, prune=args.prune, dry_run=args.dry_run, **common)
-    if args.output == Path(commands.STDOUT):
-        return commands.export(session, stage, args.format, stream=sys.stdout, **common)
-    return commands.export(session, stage, args.format, args.output, **common)
+        return unpublish(session, stage, prune=args.prune, dry_run=args.dry_run, **common)
+    if args.output == Path(STDOUT):
+        return export(session, stage, args.format, stream=sys.stdout, **common)
+    return export(session, stage, args.format, args.output, **common)
 
 
 def make_session(profile: str | None) -> Any:
@@ -116,25 +120,23 @@ def make_session(profile: str | None) -> Any:
         ) from None
 
 
-def render(result: commands.Report | dict[str, Any], as_json: bool, out: TextIO) -> None:
+def render(result: Report | dict[str, Any], as_json: bool, out: TextIO) -> None:
     if isinstance(result, dict):  # the IAM policy
         out.write(json.dumps(result, indent=2) + "\n")
         return
-    if result.data.get("file") == commands.STDOUT:
+    if isinstance(result, ExportReport) and result.path is None:
         return  # `export -o -`: stdout holds the file itself, nothing else
     if as_json:
         out.write(json.dumps(result.to_json(), indent=2) + "\n")
         return
-    if result.command == "show":
-        values: dict[str, str] = result.data["parameters"]
-        types: dict[str, str] = result.data["types"]
-        _table(out, ("PARAMETER", "TYPE", "VALUE"), [(n, types[n], v) for n, v in values.items()])
+    if isinstance(result, ShowReport):
+        _table(out, ("PARAMETER", "TYPE", "VALUE"), [(p.name, p.type, p.value) for p in result.parameters])
         return
-    if result.command == "preflight":
-        out.write(result.data["summary"] + "\n")
+    if isinstance(result, PreflightReport):
+        out.write(result.summary() + "\n")
         return
-    if result.command == "export":
-        out.write(f"wrote {result.data['file']} ({result.data['format']}, mode 0600) from {result.prefix}\n")
+    if isinstance(result, ExportReport):
+        out.write(f"wrote {result.path} ({result.format}, mode 0600) from {result.prefix}\n")
         return
     rows = [(c.name, c.type, c.action + (f" ({c.note})" if c.note else "")) for c in result.changes]
     _table(out, ("PARAMETER", "TYPE", "ACTION"), rows)
@@ -182,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: unexpected {type(err).__name__}: {redactor(' '.join(str(err).split()))}", file=sys.stderr)
         return ExitCode.UNEXPECTED
     render(result, args.json, _Redacting(sys.stdout, redactor))  # type: ignore[arg-type]
-    if isinstance(result, commands.Report):
+    if isinstance(result, Report):
         for warning in result.warnings:
             print(redactor(warning), file=sys.stderr)
     return ExitCode.OK

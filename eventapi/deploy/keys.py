@@ -18,6 +18,7 @@ from eventapi.deploy.aws import Aws
 MIN_VALIDITY: Final = timedelta(days=1)
 MAX_VALIDITY: Final = timedelta(days=365)
 WARN_WITHIN: Final = timedelta(days=30)
+KEY_ROW_TYPE: Final = "AppSync key"  # the TYPE of a key's row in a report (parameters are String/SecureString)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ STAGE_TAG_KEY: Final = "eventapi:stage"
 TIER: Final = "Intelligent-Tiering"
 DELETE_BATCH: Final = 10  # DeleteParameters takes at most 10 names
 
-ParamType = Literal["String", "SecureString"]
+STRING: Final = "String"
+SECURE: Final = "SecureString"
 Action = Literal["created", "updated", "unchanged", "deleted", "kept"]
 
 
@@ -69,9 +70,9 @@ def read_params(aws: Aws, prefix: str, *, recursive: bool = False, decrypt: bool
         Recursive=recursive,
         WithDecryption=decrypt,
     ):
-        if item.get("Type") == "SecureString" and decrypt:
+        if item.get("Type") == SECURE and decrypt:
             aws.redact.add(item.get("Value"))
-        params[item["Name"]] = Param(item["Name"], item.get("Type", "String"), item.get("Value", ""))
+        params[item["Name"]] = Param(item["Name"], item.get("Type", STRING), item.get("Value", ""))
     return params
 
 
@@ -139,7 +140,7 @@ def _put(
     kwargs: dict[str, Any] = {"Name": param.name, "Value": param.value, "Type": param.type, "Tier": TIER}
     # The AWS managed key is SSM's default: name it and a fresh account or region, where SSM has not created
     # `alias/aws/ssm` yet, fails (an alias given as KeyId must exist); omitted, SSM creates and uses it.
-    if param.type == "SecureString" and kms_key_id != DEFAULT_SSM_KMS_KEY:
+    if param.type == SECURE and kms_key_id != DEFAULT_SSM_KMS_KEY:
         kwargs["KeyId"] = kms_key_id
     if overwrite:
         kwargs["Overwrite"] = True

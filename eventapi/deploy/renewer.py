@@ -1,7 +1,7 @@
 """The scheduled key renewer: an AWS Lambda handler around `renew_key`, the code `renew-key` runs.
 
 EventBridge Scheduler invokes `handler` daily. It renews the published key to the far end of the stage's expiry
-scheme (`commands.renewal_target`, the date a deploy synthesized today would set), updates `api-key-expires` and
+scheme (`renewal.renewal_target`, the date a deploy synthesized today would set), updates `api-key-expires` and
 `config`, and holds a rotation's retired key to its end. The stage comes from the `EVENTAPI_STAGE` environment
 variable: `eventapi.config.renewal_context(stage)` as JSON, read back with `parse_config`.
 
@@ -25,8 +25,8 @@ from typing import Any, Final
 
 from eventapi.config import ConfigError, StageConfig, load_stage, parse_config, renewal_context
 from eventapi.deploy.aws import redacted_logs
-from eventapi.deploy.commands import renew_key
 from eventapi.deploy.errors import DeployError, ExitCode, Redactor
+from eventapi.deploy.renewal import renew_key
 
 STAGE_ENV: Final = "EVENTAPI_STAGE"
 log = logging.getLogger(__name__)

@@ -37,8 +37,9 @@ def test_show_masks_the_key(session: Any, published: Deployed) -> None:
     """show lists what clients read, the key reduced to its last 4 characters."""
     report = show(session, published.stage)
 
-    values = report.data["parameters"]
+    values = {p.name: p.value for p in report.parameters}
     assert values[KEY] == "****" + published.key[-4:]
+    assert report.to_json()["parameters"] == values
     assert published.key not in json.dumps(report.to_json())
     assert values[ssm_name(PREFIX, SsmParam.API_ID)] == published.api_id
     assert next(iter(values)) == ssm_name(PREFIX, SsmParam.HTTP_ENDPOINT)
@@ -119,7 +120,8 @@ def test_rotation_end_to_end(session: Any, published: Deployed, clock: time_mach
         "rotatedAt": "2026-11-28T12:00:00Z",
         "finishAfter": "2026-11-30T12:00:00Z",
     }
-    assert report.data["finishAfter"] == "2026-11-30T12:00:00Z"
+    assert report.finish_after == NOW + timedelta(hours=48)
+    assert report.to_json()["finishAfter"] == "2026-11-30T12:00:00Z"
 
     # A publish during the rotation keeps the new key.
     clock.move_to(NOW + timedelta(hours=1))
