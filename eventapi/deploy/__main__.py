@@ -18,6 +18,7 @@ from eventapi.config import ACCOUNT_RE, ConfigError, load_stage
 from eventapi.deploy import preflight
 from eventapi.deploy.aws import redacted_logs
 from eventapi.deploy.errors import DeployError, ExitCode, Redactor
+from eventapi.deploy.failures import report_failure
 from eventapi.deploy.policy import deploy_policy
 from eventapi.deploy.publishing import publish, unpublish
 from eventapi.deploy.renewal import renew_key
@@ -174,15 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with redacted_logs(redactor):
             result = run(args, redactor)
-    except ConfigError as err:
-        print(f"error: {redactor(str(err))}", file=sys.stderr)
-        return ExitCode.CONFIG
-    except DeployError as err:
-        print(f"error: {redactor(err.message)}", file=sys.stderr)
-        return err.code
     except Exception as err:  # one line, no traceback (it could quote a key)
-        print(f"error: unexpected {type(err).__name__}: {redactor(' '.join(str(err).split()))}", file=sys.stderr)
-        return ExitCode.UNEXPECTED
+        return report_failure(err, redactor)
     render(result, args.json, _Redacting(sys.stdout, redactor))  # type: ignore[arg-type]
     if isinstance(result, Report):
         for warning in result.warnings:

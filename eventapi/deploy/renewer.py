@@ -26,18 +26,18 @@ from typing import Any, Final
 from eventapi.config import ConfigError, StageConfig, load_stage, parse_config, renewal_context
 from eventapi.deploy.aws import redacted_logs
 from eventapi.deploy.errors import DeployError, ExitCode, Redactor
+from eventapi.deploy.failures import report_failure
 from eventapi.deploy.renewal import renew_key
 
 STAGE_ENV: Final = "EVENTAPI_STAGE"
 log = logging.getLogger(__name__)
 
 
-class RenewalFailed(Exception):
+class RenewalFailed(DeployError):
     """The renewal failed; the message is one line with no secret in it, `code` the `ExitCode` of the failure."""
 
     def __init__(self, message: str, code: ExitCode = ExitCode.CONFIG) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(code, message)
 
 
 def stage_environment(stage: StageConfig) -> dict[str, str]:
@@ -93,12 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         stage = load_stage(args.stage, args.project_root)
         result = run({**os.environ, **stage_environment(stage)})
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return ExitCode.CONFIG
-    except RenewalFailed as err:
-        print(f"error: {err}", file=sys.stderr)
-        return err.code
+    except Exception as err:  # one line, no traceback (it could quote a key)
+        return report_failure(err, Redactor())
     print(json.dumps(result, indent=2))
     return ExitCode.OK
 

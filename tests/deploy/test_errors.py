@@ -13,6 +13,7 @@ import eventapi.deploy.params as params_module
 from eventapi.contract import SsmParam, ssm_name
 from eventapi.deploy import DeployError, ExitCode, publish
 from eventapi.deploy.__main__ import main
+from eventapi.deploy.renewer import main as renewer_main
 from tests.deploy.conftest import Deployed, StubbedSession, ssm_values
 
 pytestmark = pytest.mark.clock
@@ -239,3 +240,31 @@ def test_key_in_an_aws_error_message_is_masked(
         "(python -m eventapi.deploy policy --stage dev prints the policy this tool needs)\n"
     )
     assert ssm_values(session, PREFIX)[ssm_name(PREFIX, SsmParam.API_KEY)][1] == deployed.key
+
+
+FAILURES = [  # what renew_key raises -> the exit code and the one line on stderr
+    (RuntimeError("boom\n  near da2-abcdefghijklmnopqrstuvwxyz"), ExitCode.UNEXPECTED,
+     "error: unexpected RuntimeError: boom near ****wxyz\n"),
+    (DeployError(ExitCode.NOT_PUBLISHED, "nothing for da2-abcdefghijklmnopqrstuvwxyz"), ExitCode.NOT_PUBLISHED,
+     "error: nothing for ****wxyz\n"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", FAILURES)
+@pytest.mark.parametrize("renewer", [False, True])
+def test_both_clis_end_a_failure_the_same_way(
+    renewer: bool, case: tuple[Exception, ExitCode, str], project: Path, monkeypatch: Any, capsys: Any
+) -> None:
+    """`python -m eventapi.deploy renew-key` and the renewer's CLI (the same renewal) print one redacted line and
+    exit with the failure's code, an unexpected exception included."""
+    failure, code, stderr = case
+
+    def fail(*_: Any, **__: Any) -> None:
+        raise failure
+
+    monkeypatch.setattr("boto3.Session", lambda **_: None)
+    monkeypatch.setattr(f"eventapi.deploy.{'renewer' if renewer else '__main__'}.renew_key", fail)
+    args = ["--stage", "dev", "--project-root", str(project)]
+    exit_code = renewer_main(args) if renewer else main(["renew-key", *args])
+
+    assert (exit_code, capsys.readouterr().err) == (code, stderr)
