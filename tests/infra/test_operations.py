@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -104,8 +105,10 @@ sys.meta_path.insert(0, Block())
 import eventapi.deploy.renewer as renewer
 print(renewer.__file__, renewer.handler.__name__)
 """
+    # No PYTHONPATH either: a checkout on it would shadow the asset's `eventapi` (a namespace package there).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     result = subprocess.run(
-        [sys.executable, "-S", "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
+        [sys.executable, "-S", "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"{asset}/eventapi/deploy/renewer.py handler\n"
