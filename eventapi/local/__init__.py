@@ -5,10 +5,10 @@ with a locally generated CA, over TLS (`https://` / `wss://`, which the aws-ampl
 
 Public API (stable; the local deploy, `make demo` and the Node tests build on it):
 
-    from eventapi.local import LocalApiSpec, LocalSettings, LocalServer, ApiKey, IamCredential
+    from eventapi.local import LocalApiSpec, LocalSettings, LocalServer, LocalApiKey, IamCredential
 
     spec = LocalApiSpec.from_file("cdk.out/Social-dev.template.json")     # or .from_template(dict)
-    settings = LocalSettings(port=0, tls_port=0, api_keys=(ApiKey("da2-" + 26 chars, expires=None),),
+    settings = LocalSettings(port=0, tls_port=0, api_keys=(LocalApiKey("da2-" + 26 chars, expires=None),),
                              iam_credentials=(IamCredential("AKIDLOCAL", "secret"),))
     async with LocalServer(spec, settings) as server:                     # or: ports = await server.start()
         server.ports          # BoundPorts(host, http_port, tls_port) + .http_url/.https_url/.ws_url/.wss_url
@@ -32,7 +32,14 @@ Public API (stable; the local deploy, `make demo` and the Node tests build on it
 Never imports `eventapi.client`.
 """
 
-from eventapi.local.settings import ApiKey, ApiKeyStore, IamCredential, LocalSettings, default_state_dir, new_api_key
+from eventapi.local.settings import (
+    ApiKeyStore,
+    IamCredential,
+    LocalApiKey,
+    LocalSettings,
+    default_state_dir,
+    new_api_key,
+)
 from eventapi.local.template import (
     AuthProviders,
     CognitoSpec,
@@ -45,12 +52,12 @@ from eventapi.local.template import (
 )
 
 __all__ = [
-    "ApiKey",
     "ApiKeyStore",
     "AuthProviders",
     "CognitoSpec",
     "IamCredential",
     "LambdaSpec",
+    "LocalApiKey",
     "LocalApiSpec",
     "LocalSettings",
     "NamespaceSpec",
