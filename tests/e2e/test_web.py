@@ -143,8 +143,8 @@ async def test_page_posts_and_receives_comments_and_reconnects(
         assert await browser.step() == {"step": "rendered", "comments": [typed, from_python]}
         # When the server drops the page's socket (as it does a slow subscriber)
         assert await browser.step() == {"step": "waiting", "for": "reconnect"}
-        assert len(server.state.connections) == 1
-        for conn in list(server.state.connections):
+        assert len(server.broker.connections) == 1
+        for conn in list(server.broker.connections):
             conn.drop(1013, "test: dropped")
         await browser.answer()
         # Then the page reconnects with backoff, subscribes again and says what may have been missed
