@@ -47,7 +47,7 @@ log = logging.getLogger("eventapi.local")
 UNAUTHORIZED = EventError(ErrorType.UNAUTHORIZED_EXCEPTION, UNAUTHORIZED_MESSAGE, 401)
 UNKNOWN_NAMESPACE = EventError(ErrorType.UNAUTHORIZED_EXCEPTION)
 # Request headers that are never part of an auth object: a native client sends its auth object's keys as upgrade
-# or publish request headers (docs/protocol.md, Authorization), beside these.
+# or publish request headers (docs/protocol.md, WebSocket handshake), beside these.
 _NOT_AUTH_HEADERS = frozenset(
     {
         "connection",

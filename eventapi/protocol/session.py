@@ -3,7 +3,7 @@
 A server keeps one `Session` per WebSocket. It holds the connection's subscriptions by id and the times of its recent
 publishes, and answers whether the next subscribe or publish may go ahead: a subscription id already in use and more
 than MAX_SUBSCRIPTIONS_PER_CONNECTION subscriptions are refused, and so are publishes beyond the rate limit within
-any one-second window (docs/protocol.md, Limits). The caller passes the time, so the rules run without a clock.
+any one-second window (docs/protocol.md, Rules). The caller passes the time, so the rules run without a clock.
 """
 
 from __future__ import annotations
