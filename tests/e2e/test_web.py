@@ -23,7 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from eventapi.client import EventsConfig
-from eventapi.local import ApiKey, LocalApiSpec, LocalSettings, new_api_key
+from eventapi.local import LocalApiKey, LocalApiSpec, LocalSettings, new_api_key
 from eventapi.local.server import LocalServer
 from tests.e2e.conftest import ARTICLE_ID, NODE_DIR, ROOT, read_api_key, start_up
 
@@ -53,7 +53,7 @@ def browser_command(script: str = "web_demo.mjs") -> list[str]:
 async def api(tmp_path: Path) -> AsyncIterator[tuple[LocalServer, EventsConfig]]:
     """The dev stage's Event API served in-process on plain http/ws, with a fresh key, and its client config."""
     key = new_api_key()
-    settings = LocalSettings(port=0, tls_port=None, state_dir=tmp_path / "state", api_keys=(ApiKey(key),))
+    settings = LocalSettings(port=0, tls_port=None, state_dir=tmp_path / "state", api_keys=(LocalApiKey(key),))
     async with LocalServer(LocalApiSpec.from_file(DEV_TEMPLATE), settings) as server:
         assert server.ports.http_url is not None
         yield server, EventsConfig.create(server.ports.http_url, "eu-west-1", api_key=key)
@@ -143,8 +143,8 @@ async def test_page_posts_and_receives_comments_and_reconnects(
         assert await browser.step() == {"step": "rendered", "comments": [typed, from_python]}
         # When the server drops the page's socket (as it does a slow subscriber)
         assert await browser.step() == {"step": "waiting", "for": "reconnect"}
-        assert len(server.state.connections) == 1
-        for conn in list(server.state.connections):
+        assert len(server.broker.connections) == 1
+        for conn in list(server.broker.connections):
             conn.drop(1013, "test: dropped")
         await browser.answer()
         # Then the page reconnects with backoff, subscribes again and says what may have been missed
