@@ -19,9 +19,10 @@ from functools import partial
 from typing import Any
 
 from eventapi.client.auth import ApiKey, AuthProvider, Iam, Token
-from eventapi.client.client import EventsClient, Subscription
+from eventapi.client.client import EventsClient
 from eventapi.client.config import EventsConfig, NamespaceInfo
 from eventapi.client.errors import ServiceError, UnauthorizedError
+from eventapi.client.subscription import Subscription
 from eventapi.protocol.modes import AuthMode
 
 # Exit codes of `smoke` (the CLI's shared codes 2, 3 and 7 keep their meaning).
@@ -32,8 +33,13 @@ RECEIVE_TIMEOUT = 10.0
 FORGED_API_KEY = "da2-" + "0" * 26  # well-formed, never issued
 TOKEN_MODES = (AuthMode.AMAZON_COGNITO_USER_POOLS, AuthMode.OPENID_CONNECT, AuthMode.AWS_LAMBDA)
 # A channel segment per mode (letters, digits and '-' only).
-SLUGS = {AuthMode.API_KEY: "api-key", AuthMode.AWS_IAM: "iam", AuthMode.AMAZON_COGNITO_USER_POOLS: "cognito",
-         AuthMode.OPENID_CONNECT: "oidc", AuthMode.AWS_LAMBDA: "lambda"}  # fmt: skip
+SLUGS = {
+    AuthMode.API_KEY: "api-key",
+    AuthMode.AWS_IAM: "iam",
+    AuthMode.AMAZON_COGNITO_USER_POOLS: "cognito",
+    AuthMode.OPENID_CONNECT: "oidc",
+    AuthMode.AWS_LAMBDA: "lambda",
+}
 
 
 @dataclass(frozen=True)
