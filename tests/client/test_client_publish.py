@@ -22,8 +22,8 @@ from eventapi.client import (
     UnauthorizedError,
     UnexpectedResponseError,
 )
-from eventapi.config import AuthMode
 from eventapi.protocol import AuthHeaders, ChannelError, FailedEvent, Publish, SuccessfulEvent, TokenAuth
+from eventapi.protocol.modes import AuthMode
 from tests.client.conftest import fast_client
 from tests.client.fake_server import FakeEventApi
 
