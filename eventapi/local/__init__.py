@@ -5,7 +5,7 @@ with a locally generated CA, over TLS (`https://` / `wss://`, which the aws-ampl
 
 Public API (stable; the local deploy, `make demo` and the Node tests build on it):
 
-    from eventapi.config import AuthMode
+    from eventapi.protocol.modes import AuthMode
     from eventapi.local import ApiKey, IamCredential, LocalApiSpec, LocalSettings
     from eventapi.local.issuer import token_rules
     from eventapi.local.server import LocalServer, create_app, run
