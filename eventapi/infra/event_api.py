@@ -14,7 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from eventapi.config_handlers import DataSourceConfig, HandlerSide
+from eventapi.config import DataSourceConfig, HandlerSide
 
 CODE_METADATA = "eventapi:code"  # a namespace's code file, for the local Event API (hot reload)
 

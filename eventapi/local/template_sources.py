@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventapi.config_handlers import FUNCTION_ENTRY
+from eventapi.config import FUNCTION_ENTRY
 
 DATA_SOURCE_TYPE = "AWS::AppSync::DataSource"
 FUNCTION_TYPE = "AWS::Lambda::Function"
