@@ -14,8 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from eventapi.config import LambdaProvider, NamespaceConfig, OidcProvider
-from eventapi.config_handlers import DataSourceConfig
+from eventapi.config import DataSourceConfig, LambdaProvider, NamespaceConfig, OidcProvider
 from eventapi.outputs import CODE_METADATA
 
 

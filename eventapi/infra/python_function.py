@@ -29,7 +29,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from eventapi.config_handlers import FUNCTION_ENTRY
+from eventapi.config import FUNCTION_ENTRY
 from eventapi.outputs import SOURCE_METADATA
 
 # Distributions copied into every function asset: Powertools and what it needs beyond the Lambda runtime.

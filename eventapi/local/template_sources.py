@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventapi.config_handlers import FUNCTION_ENTRY
+from eventapi.config import FUNCTION_ENTRY
 from eventapi.outputs import SOURCE_METADATA
 
 DATA_SOURCE_TYPE = "AWS::AppSync::DataSource"
