@@ -34,7 +34,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -57,7 +56,7 @@ from eventapi.local.control_plane import (
     register_api,
 )
 from eventapi.local.integrations import create_tables
-from eventapi.local.server import LocalServer
+from eventapi.local.server import LocalServer, bind_socket
 from eventapi.local.settings import DEFAULT_REGION, IamCredential, LocalSettings, default_state_dir
 from eventapi.local.template import LocalApiSpec, TemplateError
 from eventapi.local.template_sources import not_emulated
@@ -266,15 +265,12 @@ def check_port_free(host: str, port: int | None, what: str, option: str) -> None
     """Fail with a one-line `PortInUseError` when a fixed port is taken (0 and None are always fine)."""
     if not port:
         return
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
-        try:
-            probe.bind((host, port))
-        except OSError as err:
-            if err.errno == errno.EADDRINUSE:
-                raise PortInUseError(what, host, port, option) from None
-            raise
+    try:
+        bind_socket(host, port).close()
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            raise PortInUseError(what, host, port, option) from None
+        raise
 
 
 def client_env(moto_url: str, region: str) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import os
 import subprocess
@@ -10,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from eventapi import client as client_package
 
 PACKAGE = Path(__file__).resolve().parents[2] / "eventapi"
 
@@ -27,13 +30,19 @@ def read_rules() -> dict[str, tuple[str, ...]]:
 FORBIDDEN = read_rules()
 
 
-def imported_modules(path: Path) -> set[str]:
+def imported_modules(path: Path, module: str | None = None) -> set[str]:
+    """Every module a file imports, relative imports resolved against `module` (default: the file's own name)."""
+    parts = (module or ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)).split(".")
+    package = parts if path.name == "__init__.py" else parts[:-1]
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module)
+        elif isinstance(node, ast.ImportFrom) and node.level > 0:
+            base = ".".join([*package[: len(package) - node.level + 1], *([node.module] if node.module else [])])
+            names.update(f"{base}.{alias.name}" for alias in node.names)
     return names
 
 
@@ -53,7 +62,7 @@ def test_doors(part: str) -> None:
 
 def test_rules_table_is_read() -> None:
     """The table parses into every room it names, each with at least one banned import."""
-    assert {"protocol", "deploy", "client", "local", "config.py"} <= set(FORBIDDEN)
+    assert {"protocol", "deploy", "client", "local", "config"} <= set(FORBIDDEN)
     assert all(banned and all(banned) for banned in FORBIDDEN.values())
 
 
@@ -133,3 +142,63 @@ assert "usage: python -m eventapi.deploy" in out.getvalue() and '"Version": "201
     modules = loaded_by(code)
     assert "eventapi.deploy.policy" in modules
     assert named(modules, "boto3", "botocore") == []
+
+
+@pytest.mark.parametrize(
+    ("statement", "unloaded"),
+    [
+        # Reading a config, or naming the client's errors, needs no socket machinery.
+        ("import eventapi.client.config", "aiohttp"),
+        ("import eventapi.client.errors", "aiohttp"),
+        ("import eventapi.client.auth", "aiohttp"),
+        ("import eventapi.client.results", "aiohttp"),
+        ("import eventapi.client", "aiohttp"),
+        # The client and the local Event API share only the protocol: neither loads the other.
+        ("import eventapi.client", "eventapi.local"),
+        ("from eventapi.client import EventsClient, Subscription", "eventapi.local"),
+        ("import eventapi.local", "eventapi.client"),
+    ],
+)
+def test_imports_load_only_what_they_need(statement: str, unloaded: str) -> None:
+    """Importing one module of a package loads neither the rest of it nor a room it does not use."""
+    assert named(loaded_by(statement), unloaded) == []
+
+
+def test_the_import_check_sees_a_loaded_module() -> None:
+    """The check above can fail: using the client does load aiohttp."""
+    assert "aiohttp" in named(loaded_by("from eventapi.client import EventsClient"), "aiohttp")
+
+
+def test_client_exports_each_public_name_from_its_home() -> None:
+    """`eventapi.client`'s lazy names: `__all__`, the modules `__getattr__` imports them from, and the imports
+    the type checker reads name the same objects."""
+    tree = ast.parse((PACKAGE / "client" / "__init__.py").read_text(encoding="utf-8"))
+    typed = {
+        alias.name: node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        and node.module
+        and (node.module.startswith("eventapi.client.") or node.module == "eventapi.contract")
+        for alias in node.names
+    }
+    assert typed == client_package._HOME_OF
+    assert sorted(client_package.__all__) == sorted(typed)
+    for name in client_package.__all__:
+        assert getattr(client_package, name) is getattr(importlib.import_module(typed[name]), name)
+    assert set(client_package.__all__) <= set(dir(client_package))
+    with pytest.raises(AttributeError, match=r"^module 'eventapi\.client' has no attribute 'Nope'$"):
+        getattr(client_package, "Nope")  # noqa: B009 - the name is the point
+
+
+def test_relative_imports_are_seen(tmp_path: Path) -> None:
+    """A relative import counts as the absolute one it stands for, so a package room cannot slip through a door."""
+    file = tmp_path / "stage.py"
+    file.write_text("from ..infra import rules\nfrom . import fields\nfrom .model import StageConfig\n")
+    assert imported_modules(file, "eventapi.config.stage") == {
+        "eventapi.infra.rules",
+        "eventapi.config.fields",
+        "eventapi.config.model.StageConfig",
+    }
+    init = tmp_path / "__init__.py"
+    init.write_text("from .stage import parse_stage\n")
+    assert imported_modules(init, "eventapi.config") == {"eventapi.config.stage.parse_stage"}
