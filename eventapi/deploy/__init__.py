@@ -18,8 +18,9 @@ from eventapi.deploy.commands import (
     show,
     unpublish,
 )
-from eventapi.deploy.errors import DeployError, ExitCode, Redactor, mask_key
+from eventapi.deploy.errors import DeployError, Redactor, mask_key
 from eventapi.deploy.policy import deploy_policy
+from eventapi.exits import ExitCode
 
 __all__ = [
     "DeployError",

@@ -1,7 +1,8 @@
 """`python -m eventapi.deploy <command>` (console script `eventapi-deploy`): a thin CLI over `commands`.
 
-Every failure is one line on stderr (`error: …`) and a distinct exit code (`ExitCode`); warnings go to stderr;
-tables (or `--json`) go to stdout. No API key is printed: everything written passes through the run's `Redactor`.
+Every failure is one line on stderr (`error: …`) and a distinct exit code (`eventapi.exits.ExitCode`); warnings go
+to stderr; tables (or `--json`) go to stdout. No API key is printed: everything written passes through the run's
+`Redactor`.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any, TextIO
 from eventapi.config import ACCOUNT_RE, ConfigError, load_stage
 from eventapi.deploy import commands, preflight
 from eventapi.deploy.aws import redacted_logs
-from eventapi.deploy.errors import DeployError, ExitCode, Redactor
+from eventapi.deploy.errors import DeployError, Redactor
 from eventapi.deploy.policy import deploy_policy
+from eventapi.exits import ExitCode, unexpected_line
 
 PROG = "python -m eventapi.deploy"
 
@@ -112,7 +114,7 @@ def make_session(profile: str | None) -> Any:
         return boto3.Session(profile_name=profile, region_name=os.environ.get("AWS_REGION") or None)
     except ProfileNotFound:
         raise DeployError(
-            ExitCode.NO_CREDENTIALS, f"AWS profile {profile!r} not found; check --profile / AWS_PROFILE"
+            ExitCode.UNAUTHORIZED, f"AWS profile {profile!r} not found; check --profile / AWS_PROFILE"
         ) from None
 
 
@@ -172,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with redacted_logs(redactor):
             result = run(args, redactor)
+        render(result, args.json, _Redacting(sys.stdout, redactor))  # type: ignore[arg-type]
     except ConfigError as err:
         print(f"error: {redactor(str(err))}", file=sys.stderr)
         return ExitCode.CONFIG
@@ -179,9 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {redactor(err.message)}", file=sys.stderr)
         return err.code
     except Exception as err:  # one line, no traceback (it could quote a key)
-        print(f"error: unexpected {type(err).__name__}: {redactor(' '.join(str(err).split()))}", file=sys.stderr)
+        print(unexpected_line(f"error: {args.command}", err, redactor), file=sys.stderr)
         return ExitCode.UNEXPECTED
-    render(result, args.json, _Redacting(sys.stdout, redactor))  # type: ignore[arg-type]
     if isinstance(result, commands.Report):
         for warning in result.warnings:
             print(redactor(warning), file=sys.stderr)

@@ -23,7 +23,8 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-from eventapi.deploy.errors import DeployError, ExitCode, Redactor
+from eventapi.deploy.errors import DeployError, Redactor
+from eventapi.exits import ExitCode
 
 MAX_ATTEMPTS: Final = 8
 USER_AGENT: Final = "eventapi-deploy"
@@ -117,7 +118,7 @@ def translate(err: Exception, action: str, resource: str, redact: Redactor, hint
             )
         if code in BAD_CREDENTIAL_CODES:
             return AwsError(
-                ExitCode.NO_CREDENTIALS,
+                ExitCode.UNAUTHORIZED,
                 f"AWS rejected the credentials ({code}); refresh them (aws sso login, or new access keys) "
                 "and run again",
                 code,
@@ -125,7 +126,7 @@ def translate(err: Exception, action: str, resource: str, redact: Redactor, hint
         return AwsError(ExitCode.AWS, f"{action} on {resource} failed: {code}: {message or 'no message'}", code)
     if isinstance(err, (NoCredentialsError, PartialCredentialsError)):
         return DeployError(
-            ExitCode.NO_CREDENTIALS,
+            ExitCode.UNAUTHORIZED,
             "no AWS credentials found; set AWS_PROFILE (or pass --profile), or AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY, and run again",
         )

@@ -19,7 +19,7 @@ from eventapi.client.config import AuthModes, CognitoInfo, EventsConfig, Namespa
 from eventapi.client.errors import EventsConfigError
 from eventapi.config import ApiKeyProvider, SsmParam, StageConfig, api_key_expiry, ssm_name
 from eventapi.deploy.aws import Aws
-from eventapi.deploy.errors import DeployError, ExitCode, Redactor, mask_key
+from eventapi.deploy.errors import DeployError, Redactor, mask_key
 from eventapi.deploy.keys import (
     ApiKey,
     ceil_hour,
@@ -42,6 +42,7 @@ from eventapi.deploy.params import (
     tags_for,
 )
 from eventapi.deploy.stack import StackOutputs, describe_stack, read_outputs_file
+from eventapi.exits import ExitCode
 
 STRING: Final = "String"
 SECURE: Final = "SecureString"

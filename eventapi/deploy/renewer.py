@@ -26,7 +26,8 @@ from typing import Any, Final
 from eventapi.config import ConfigError, StageConfig, load_stage, parse_config, renewal_context
 from eventapi.deploy.aws import redacted_logs
 from eventapi.deploy.commands import renew_key
-from eventapi.deploy.errors import DeployError, ExitCode, Redactor
+from eventapi.deploy.errors import DeployError, Redactor
+from eventapi.exits import ExitCode, unexpected_line
 
 STAGE_ENV: Final = "EVENTAPI_STAGE"
 log = logging.getLogger(__name__)
@@ -99,6 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RenewalFailed as err:
         print(f"error: {err}", file=sys.stderr)
         return err.code
+    except Exception as err:  # one line, no traceback (it could quote a key)
+        print(unexpected_line("error: renewer", err, Redactor()), file=sys.stderr)
+        return ExitCode.UNEXPECTED
     print(json.dumps(result, indent=2))
     return ExitCode.OK
 

@@ -159,7 +159,7 @@ def test_no_credentials(project: Path, aws_env: None, monkeypatch: pytest.Monkey
 
     code = main(["publish", "--stage", "dev", "--project-root", str(project)])
 
-    assert code == ExitCode.NO_CREDENTIALS == 4
+    assert code == ExitCode.UNAUTHORIZED == 4
     assert capsys.readouterr().err == (
         "error: no AWS credentials found; set AWS_PROFILE (or pass --profile), or AWS_ACCESS_KEY_ID and "
         "AWS_SECRET_ACCESS_KEY, and run again\n"
@@ -239,3 +239,19 @@ def test_key_in_an_aws_error_message_is_masked(
         "(python -m eventapi.deploy policy --stage dev prints the policy this tool needs)\n"
     )
     assert ssm_values(session, PREFIX)[ssm_name(PREFIX, SsmParam.API_KEY)][1] == deployed.key
+
+
+def test_unexpected_error_is_one_line_without_the_key(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """An exception the CLI does not expect: one line naming the command and the error, the key masked, exit 1."""
+    key = "da2-" + "abcdefghijklmnopqrstuvwxyz"
+
+    def broken(args: Any, redactor: Any) -> None:
+        raise RuntimeError(f"boom with {key}\n  and a second line")
+
+    monkeypatch.setattr("eventapi.deploy.__main__.run", broken)
+    code = main(["show", "--stage", "dev", "--project-root", str(project)])
+
+    assert code == ExitCode.UNEXPECTED == 1
+    assert capsys.readouterr().err == "error: show: unexpected RuntimeError: boom with ****wxyz and a second line\n"
