@@ -93,7 +93,7 @@ def serve(project: str, port_file: str) -> None:
     import logging
 
     from eventapi.config import load_stage
-    from eventapi.local import ApiKey, LocalSettings
+    from eventapi.local import LocalApiKey, LocalSettings
     from eventapi.local.control_plane import MotoServer, local_client
     from eventapi.local.integrations import create_tables
     from eventapi.local.server import LocalServer
@@ -107,7 +107,7 @@ def serve(project: str, port_file: str) -> None:
     settings = LocalSettings(
         port=0,
         state_dir=root / "state",
-        api_keys=(ApiKey(API_KEY),),
+        api_keys=(LocalApiKey(API_KEY),),
         region="eu-west-1",
         project_root=root,
         aws_endpoint_url=moto.endpoint_url,

@@ -42,7 +42,7 @@ DEADLINE_SECONDS = 120
 def serve_local(port_file: str) -> None:
     import logging
 
-    from eventapi.local import ApiKey, LocalApiSpec, LocalSettings
+    from eventapi.local import LocalApiKey, LocalApiSpec, LocalSettings
     from eventapi.local.server import LocalServer
 
     logging.basicConfig(level=logging.WARNING)
@@ -60,7 +60,7 @@ def serve_local(port_file: str) -> None:
     }
     spec = LocalApiSpec.from_template(template)
     state = Path(tempfile.mkdtemp(prefix="bench-state-"))
-    settings = LocalSettings(port=0, state_dir=state, api_keys=(ApiKey(API_KEY),), max_queued_frames=100_000)
+    settings = LocalSettings(port=0, state_dir=state, api_keys=(LocalApiKey(API_KEY),), max_queued_frames=100_000)
 
     async def main() -> None:
         async with LocalServer(spec, settings) as server:

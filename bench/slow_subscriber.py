@@ -53,7 +53,7 @@ def serve(port_file: str, state_dir: str, max_queued_bytes: int | None) -> None:
     """The server subprocess: serve on an ephemeral port, write the port, run until killed."""
     import dataclasses
 
-    from eventapi.local import ApiKey, LocalApiSpec, LocalSettings
+    from eventapi.local import LocalApiKey, LocalApiSpec, LocalSettings
     from eventapi.local.server import LocalServer
 
     fields = {f.name for f in dataclasses.fields(LocalSettings)}
@@ -62,7 +62,7 @@ def serve(port_file: str, state_dir: str, max_queued_bytes: int | None) -> None:
         extra["max_queued_bytes"] = max_queued_bytes
 
     async def main() -> None:
-        settings = LocalSettings(port=0, state_dir=Path(state_dir), api_keys=(ApiKey(API_KEY),), **extra)
+        settings = LocalSettings(port=0, state_dir=Path(state_dir), api_keys=(LocalApiKey(API_KEY),), **extra)
         async with LocalServer(LocalApiSpec.from_template(TEMPLATE), settings) as server:
             Path(port_file).write_text(str(server.ports.http_port))
             await asyncio.Event().wait()

@@ -36,10 +36,11 @@ from eventapi.client.errors import (
 )
 from eventapi.client.smoke import RECEIVE_TIMEOUT, credential_modes, run_smoke
 from eventapi.client.smoke import __doc__ as smoke_doc
-from eventapi.config import AuthMode, ConfigError
+from eventapi.config import ConfigError
 from eventapi.exits import MAX_LINE, ExitCode, unexpected_line
 from eventapi.protocol import ChannelError, strict_loads
 from eventapi.protocol.auth import mask_credentials
+from eventapi.protocol.modes import AuthMode
 
 TOKEN_ENV = "EVENTAPI_AUTH_TOKEN"  # noqa: S105 - the name of a variable, not a token
 AUTH_CHOICES = {"api-key": AuthMode.API_KEY, "iam": AuthMode.AWS_IAM, "cognito": AuthMode.AMAZON_COGNITO_USER_POOLS,

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import json
 import shlex
-import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -32,6 +31,7 @@ from eventapi.local.local_deploy import (
     LocalDeployment,
     client_env,
 )
+from eventapi.local.server import on_stop_signals
 from eventapi.local.settings import DEFAULT_PORT, DEFAULT_TLS_PORT, STATE_DIR_ENV, default_state_dir
 from eventapi.protocol.auth import mask_credentials
 from eventapi.trust import EXTRA_CA_CERTS_ENV
@@ -212,11 +212,8 @@ async def serve(
     attach: Attachment = print_summary,
 ) -> int:
     """Deploy, attach (print the summary), wait for SIGINT/SIGTERM, tear everything down. Returns the exit code."""
-    loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    release_signals = on_stop_signals(stop)
     deployment = LocalDeployment(options, log=out)
     try:
         start = asyncio.ensure_future(deployment.start())
@@ -243,9 +240,7 @@ async def serve(
         if ready_file is not None:
             with contextlib.suppress(OSError):
                 ready_file.unlink()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(sig)
+        release_signals()
 
 
 def main(args: argparse.Namespace) -> int:

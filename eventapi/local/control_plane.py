@@ -27,9 +27,9 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Final, Self
 
-from eventapi.config import AuthMode
-from eventapi.local.settings import ApiKey, new_api_key
+from eventapi.local.settings import LocalApiKey, new_api_key
 from eventapi.local.template import AuthProviders, LocalApiSpec
+from eventapi.protocol.modes import AuthMode
 
 LOCAL_HOST: Final = "127.0.0.1"
 # Dummy credentials for the moto endpoint (and the AWS_IAM identity the local Event API accepts). Not secrets:
@@ -161,7 +161,7 @@ class RegisteredApi:
     api_id: str
     api_arn: str
     dns: Mapping[str, str]
-    keys: tuple[ApiKey, ...] = field(repr=False)
+    keys: tuple[LocalApiKey, ...] = field(repr=False)
     namespaces: tuple[str, ...] = ()
     user_pool_id: str | None = None  # the Cognito pool (made in moto when the stack makes one)
     user_pool_client_id: str | None = None
@@ -254,7 +254,7 @@ def register_api(
         if ns.handler_code is not None:
             kwargs["codeHandlers"] = ns.handler_code
         appsync.create_channel_namespace(**kwargs)
-    keys: list[ApiKey] = []
+    keys: list[LocalApiKey] = []
     if spec.providers.api_key:
         start = (now or datetime.now(UTC)).timestamp()
         specs = spec.api_keys or ()
@@ -264,7 +264,7 @@ def register_api(
                 expires = int(start // 3600 * 3600) + DEFAULT_KEY_DAYS * 86_400
             description = (key_spec.description if key_spec is not None else None) or DEFAULT_KEY_DESCRIPTION
             created = appsync.create_api_key(apiId=api_id, description=description, expires=expires)["apiKey"]
-            keys.append(ApiKey(created["id"], expires=float(created["expires"])))
+            keys.append(LocalApiKey(created["id"], expires=float(created["expires"])))
     return RegisteredApi(
         api_id=api_id,
         api_arn=api["apiArn"],

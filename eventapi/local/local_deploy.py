@@ -40,7 +40,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
 
-from eventapi.config import SsmParam, StageConfig, ssm_name
+from eventapi.config import StageConfig
+from eventapi.contract import SsmParam, ssm_name
 from eventapi.exits import ExitCode
 from eventapi.local.aws_env import client_env, local_aws_env
 from eventapi.local.control_plane import (

@@ -42,7 +42,7 @@ def new_api_key() -> str:
 
 
 @dataclass(frozen=True)
-class ApiKey:
+class LocalApiKey:
     """A valid API key and its expiry (epoch seconds; None = never). The value never appears in the repr."""
 
     value: str = field(repr=False)
@@ -63,11 +63,11 @@ class IamCredential:
 class ApiKeyStore:
     """The set of valid API keys, mutable at runtime (rotation): `add`, `remove`, `is_valid`."""
 
-    def __init__(self, keys: Iterable[ApiKey] = ()) -> None:
-        self._keys: dict[str, ApiKey] = {key.value: key for key in keys}
+    def __init__(self, keys: Iterable[LocalApiKey] = ()) -> None:
+        self._keys: dict[str, LocalApiKey] = {key.value: key for key in keys}
 
-    def add(self, value: str, expires: float | None = None) -> ApiKey:
-        key = ApiKey(value, expires)
+    def add(self, value: str, expires: float | None = None) -> LocalApiKey:
+        key = LocalApiKey(value, expires)
         self._keys[value] = key
         return key
 
@@ -93,7 +93,7 @@ class LocalSettings:
     port: int | None = 0  # plain http:// and ws://
     tls_port: int | None = None  # https:// and wss:// (a local CA in state_dir); None = no TLS
     state_dir: Path = field(default_factory=default_state_dir)
-    api_keys: tuple[ApiKey, ...] = ()
+    api_keys: tuple[LocalApiKey, ...] = ()
     iam_credentials: tuple[IamCredential, ...] = ()
     region: str | None = None  # SigV4 region; None = the template's, else us-east-1
     account_id: str = DEFAULT_ACCOUNT_ID

@@ -4,6 +4,7 @@
 - `messages`: every frame and HTTP body as a dataclass; parsers for both directions; `ProtocolViolation`.
 - `auth`: auth objects per mode, the `header-` subprotocol, the SigV4 request IAM signs and servers verify.
 - `limits`: the fixed names and limits.
+- `session`: the per-connection rules a server checks (duplicate subscription id, subscription cap, publish rate).
 
 Imports neither aiohttp nor boto3; botocore is imported lazily, only for IAM signing and verification.
 """
@@ -91,6 +92,7 @@ from eventapi.protocol.messages import (
     parse_server_message,
     strict_loads,
 )
+from eventapi.protocol.session import Session
 
 __all__ = [
     "CONNECTION_TIMEOUT_MS",
@@ -134,6 +136,7 @@ __all__ = [
     "PublishResponse",
     "PublishSuccess",
     "ServerMessage",
+    "Session",
     "Subscribe",
     "SubscribeError",
     "SubscribeSuccess",

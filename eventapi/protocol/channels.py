@@ -1,4 +1,4 @@
-"""Channel paths: parsing, validation, wildcard rules and matching (reference §4).
+"""Channel paths: parsing, validation, wildcard rules and matching (docs/protocol.md, Channels and namespaces).
 
 A channel is 1-5 `/`-separated segments; the first names the namespace. Leading and trailing `/` are optional.
 A subscription may end in `*`, which matches one or more further segments (`/default/*` receives
@@ -43,14 +43,19 @@ class Channel:
     def __str__(self) -> str:
         return self.path
 
+    def matching_patterns(self) -> tuple[tuple[str, ...], ...]:
+        """The wildcard rule: the segments of every subscription pattern a publish to this concrete channel reaches.
+
+        The channel itself, and each of its proper prefixes followed by `*` (`/a/b/c` reaches `/a/b/c`, `/*`, `/a/*`
+        and `/a/b/*`; `/*` is only in the list to state the rule whole, as parsing refuses it). At most
+        MAX_CHANNEL_SEGMENTS + 1 patterns, so a server looks subscriptions up by them instead of scanning.
+        """
+        segments = self.segments
+        return (segments, *((*segments[:depth], WILDCARD) for depth in range(len(segments))))
+
     def matches(self, channel: Channel) -> bool:
         """Whether a publish to the concrete `channel` reaches a subscription to this pattern."""
-        if channel.is_wildcard:
-            return False
-        if not self.is_wildcard:
-            return self.segments == channel.segments
-        prefix = self.segments[:-1]
-        return len(channel.segments) > len(prefix) and channel.segments[: len(prefix)] == prefix
+        return not channel.is_wildcard and self.segments in channel.matching_patterns()
 
 
 def parse_channel(text: str, *, allow_wildcard: bool) -> Channel:

@@ -10,7 +10,7 @@ from eventapi.exits import ExitCode
 from eventapi.local.control_plane import RegisteredApi
 from eventapi.local.deploy_step import LocalDeployError
 from eventapi.local.post_deploy import run_publish
-from eventapi.local.settings import ApiKey, new_api_key
+from eventapi.local.settings import LocalApiKey, new_api_key
 from tests.e2e.conftest import offline_env
 
 FAKE_DEPLOY = """import sys
@@ -42,8 +42,8 @@ async def test_a_failing_post_deploy_step_is_reported_without_the_key(tmp_path: 
 
 
 def test_registered_api_repr_hides_the_keys() -> None:
-    """`RegisteredApi` and `ApiKey` reprs never show a key value."""
+    """`RegisteredApi` and `LocalApiKey` reprs never show a key value."""
     key = new_api_key()
-    api = RegisteredApi("apiid", "arn:aws:appsync:eu-west-1:123456789012:apis/apiid", {}, (ApiKey(key, 1.0),))
+    api = RegisteredApi("apiid", "arn:aws:appsync:eu-west-1:123456789012:apis/apiid", {}, (LocalApiKey(key, 1.0),))
     assert key not in repr(api)
     assert key not in repr(api.keys)

@@ -12,11 +12,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from eventapi.config import AuthMode
-from eventapi.local import ApiKey, IamCredential, LocalApiSpec, LocalSettings
+from eventapi.local import IamCredential, LocalApiKey, LocalApiSpec, LocalSettings
 from eventapi.local.issuer import LocalIssuer, token_rules
 from eventapi.local.server import LocalServer
 from eventapi.protocol import ApiKeyAuth, IamAuth, TokenAuth, subprotocols
+from eventapi.protocol.modes import AuthMode
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "da2-" + "a" * 26
@@ -146,7 +146,7 @@ def make_settings(state_dir: Path, **overrides: Any) -> LocalSettings:
         "port": 0,
         "tls_port": None,
         "state_dir": state_dir,
-        "api_keys": (ApiKey(API_KEY), ApiKey(EXPIRED_KEY, expires=1.0)),
+        "api_keys": (LocalApiKey(API_KEY), LocalApiKey(EXPIRED_KEY, expires=1.0)),
         "iam_credentials": (IamCredential(AKID, SECRET),),
         "lambda_authorizer": "tests.local.authorizers:allow_good",
         "handler_timeout_seconds": 1.5,

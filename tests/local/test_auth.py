@@ -7,9 +7,9 @@ import time
 import aiohttp
 import pytest
 
-from eventapi.config import AuthMode
 from eventapi.local.server import LocalServer
 from eventapi.protocol import TokenAuth
+from eventapi.protocol.modes import AuthMode
 
 from . import authorizers
 from .conftest import (
@@ -48,7 +48,7 @@ async def _connect_result(session, server, auth) -> dict:
 async def test_cognito_token_claims(server: LocalServer) -> None:
     """Minted Cognito ID tokens name the pool issuer, groups, token_use and an expiry."""
     claims = server.issuer.verify(
-        token(server, groups=["admins"]), server.state.auth._rules[AuthMode.AMAZON_COGNITO_USER_POOLS]
+        token(server, groups=["admins"]), server.broker.auth._rules[AuthMode.AMAZON_COGNITO_USER_POOLS]
     )
     assert claims["iss"] == f"https://cognito-idp.{REGION}.amazonaws.com/{POOL_ID}"
     assert (claims["cognito:groups"], claims["token_use"], claims["cognito:username"]) == (["admins"], "id", "alice")
@@ -131,7 +131,7 @@ async def test_oidc_specific_failures_on_connect(server: LocalServer, session) -
 async def test_oidc_namespace_issuer(server: LocalServer) -> None:
     """OIDC tokens carry the template's issuer and client id."""
     claims = server.issuer.verify(
-        token(server, AuthMode.OPENID_CONNECT), server.state.auth._rules[AuthMode.OPENID_CONNECT]
+        token(server, AuthMode.OPENID_CONNECT), server.broker.auth._rules[AuthMode.OPENID_CONNECT]
     )
     assert (claims["iss"], claims["aud"]) == (OIDC_ISSUER, "web")
 

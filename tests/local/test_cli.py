@@ -13,7 +13,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from eventapi.config import AuthMode
 from eventapi.exits import ExitCode
 from eventapi.local import cli_up
 from eventapi.local.__main__ import main
@@ -21,6 +20,7 @@ from eventapi.local.issuer import LocalIssuer, token_rules
 from eventapi.local.settings import LocalSettings
 from eventapi.local.template import LocalApiSpec
 from eventapi.protocol import subprotocols
+from eventapi.protocol.modes import AuthMode
 
 from .conftest import conformance_template
 

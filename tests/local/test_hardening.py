@@ -138,7 +138,7 @@ async def test_slow_subscriber_memory_is_bounded(spec: LocalApiSpec, state_dir: 
         for n in range(200):
             assert (await slow.subscribe(f"s{n}", "/default/big"))["type"] == "subscribe_success"
         # From here on the slow socket is never read: aiohttp stops reading it once its buffer is full.
-        conn = next(c for c in srv.state.connections if "s0" in c.subs)
+        conn = next(c for c in srv.broker.connections if "s0" in c.subs)
         events = [json.dumps({"n": i, "pad": "x" * 200_000}) for i in range(5)]
         tracemalloc.start()
         try:
@@ -169,9 +169,9 @@ async def test_one_event_is_one_string_across_subscriptions(
     ws = await connect(session, server)
     for n in range(3):
         await ws.subscribe(f"s{n}", "/default/shared")
-    conn = next(c for c in server.state.connections if "s0" in c.subs)
+    conn = next(c for c in server.broker.connections if "s0" in c.subs)
     # fan_out is synchronous: right after it, before the writer runs, the queue shows what it made.
-    server.state.fan_out(parse_publish_channel("/default/shared"), ['{"a":1}', "2"])
+    server.broker.fan_out(parse_publish_channel("/default/shared"), ['{"a":1}', "2"])
     (tail1, prefixes1, size1), (tail2, prefixes2, _) = list(conn.queue)[-2:]
     assert (tail1, tail2) == ('"{\\"a\\":1}"}', '"2"}')
     assert prefixes1 is prefixes2

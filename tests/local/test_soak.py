@@ -75,4 +75,4 @@ async def _soak(server: LocalServer, session: aiohttp.ClientSession) -> None:
                 break
             assert frame["type"] == "publish_success"
         await ws.close()
-    assert server.state.deliveries >= CONNECTIONS * expected
+    assert server.broker.deliveries >= CONNECTIONS * expected

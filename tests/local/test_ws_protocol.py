@@ -463,8 +463,8 @@ async def test_slow_subscriber_dropped(spec, state_dir, session) -> None:
         slow = await connect(session, srv)
         await slow.subscribe("s", "/default/q")
         # Given the slow connection's queue is full (frames queued but the writer cannot run yet) ...
-        state = srv.state
-        slow_conn = next(c for c in state.connections if "s" in c.subs)
+        broker = srv.broker
+        slow_conn = next(c for c in broker.connections if "s" in c.subs)
         for _ in range(6):
             slow_conn.send('{"type":"ka"}')
         # ... then it is dropped, and a publish still reaches the fast subscriber.

@@ -121,3 +121,13 @@ def test_wildcard_rejected_in_published_channel_object() -> None:
     """A wildcard channel never matches as a published channel."""
     pattern = parse_subscribe_channel("/default/*")
     assert not pattern.matches(parse_subscribe_channel("/default/a/*"))
+
+
+def test_matching_patterns_of_a_channel() -> None:
+    """A publish to `/a/b/c` reaches the patterns `/a/b/c`, `/*`, `/a/*` and `/a/b/*` (and `/*` cannot be parsed)."""
+    assert parse_publish_channel("/a/b/c").matching_patterns() == (
+        ("a", "b", "c"),
+        ("*",),
+        ("a", "*"),
+        ("a", "b", "*"),
+    )
