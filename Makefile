@@ -21,13 +21,13 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(STAMPS)/venv: requirements.txt requirements-dev.txt pyproject.toml
+$(STAMPS)/venv: $(wildcard requirements*.txt) pyproject.toml
 	@mkdir -p $(STAMPS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing Python dependencies into $(VENV) (log: $(STAMPS)/pip.log)"
 	@{ $(PY) -m pip install --upgrade pip==25.3 && $(PY) -m pip install -r requirements-dev.txt \
 	   && $(PY) -m pip install --no-deps -e . ; } > $(STAMPS)/pip.log 2>&1 || { tail -n 30 $(STAMPS)/pip.log; exit 1; }
-	@$(PY) -c "import aws_cdk, cdk_nag, boto3, moto, aiohttp, pytest" # fail here if an install above failed
+	@$(PY) -c "import aws_cdk, cdk_nag, boto3, moto, aiohttp, pytest, xdist" # fail here if an install above failed
 	@touch $@
 
 $(STAMPS)/npm: package.json package-lock.json
@@ -36,17 +36,12 @@ $(STAMPS)/npm: package.json package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error > $(STAMPS)/npm.log 2>&1 || { tail -n 30 $(STAMPS)/npm.log; exit 1; }
 	@touch $@
 
+# Debian's faketime, installed only by root (CI); anyone else gets the one line that says what to run.
 $(STAMPS)/faketime:
 	@mkdir -p $(STAMPS)
-	@command -v faketime >/dev/null || { echo "installing Debian faketime (for make test-at)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; } \
-	  || { echo "make test-at needs faketime: apt-get install faketime (as root)" >&2; exit 1; }
-	@touch $@
-
-$(STAMPS)/chromium:
-	@mkdir -p $(STAMPS)
-	@command -v chromium >/dev/null || { echo "installing Debian chromium (for tests/e2e/test_web.py)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v faketime >/dev/null || { [ "$$(id -u)" = 0 ] && echo "installing Debian faketime (for make test-at)" \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; } \
+	  || { echo "make test-at needs faketime: sudo apt-get install faketime" >&2; exit 1; }
 	@touch $@
 
 install: $(STAMPS)/venv $(STAMPS)/npm ## Install Python and Node dependencies
@@ -92,8 +87,15 @@ lint: install ## ruff (format + check), mypy --strict, eslint (APPSYNC_JS) on ha
 	@$(VENV)/bin/actionlint
 	@$(VENV)/bin/zizmor --offline --quiet .github/workflows
 
-test: install $(STAMPS)/chromium ## Run the whole test suite
-	@$(PY) -m pytest $(PYTEST_ARGS)
+# pytest's exit 5 (no test collected, or every one deselected) fails the target, and says so.
+NO_TEST_RAN = || { rc=$$?; [ $$rc -ne 5 ] || echo "error: pytest ran no test (exit 5); check PYTEST_ARGS" >&2; exit $$rc; }
+# In parallel (pytest-xdist, a worker per core): tests that share what cannot be shared carry @pytest.mark.xdist_group
+# (README, Developing). `make test PYTEST_PARALLEL=` runs serially. The browser tests use an installed Chromium
+# (CHROME_PATH, chromium or google-chrome) and skip without one; .ci/run installs it and requires it.
+PYTEST_PARALLEL ?= -n auto --dist loadgroup
+
+test: install ## Run the whole test suite (in parallel)
+	@$(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS) $(NO_TEST_RAN)
 
 # A month's last minutes, a year's last minute, a leap day: `make test-clock` (and .ci/run) runs the clock tests there.
 CLOCK_INSTANTS := 2027-04-30T23:57:00 2027-12-31T23:59:00 2028-02-29T12:00:00
@@ -103,7 +105,7 @@ test-at: install $(STAMPS)/faketime ## Run the clock-sensitive tests with every 
 	@offset=$$(( $$(date -u -d '$(AT)' +%s) - $$(date -u +%s) )); [ $$offset -lt 0 ] || offset="+$$offset"; \
 	  echo "== clock-sensitive tests at $(AT) UTC (faketime $${offset}s for pytest, moto, Node and every child)"; \
 	  EVENTAPI_TEST_AT='$(AT)' TZ=UTC faketime -f "$${offset}" \
-	    $(PY) -m pytest -m clock -q -p no:cacheprovider $(PYTEST_ARGS)
+	    $(PY) -m pytest -m clock -q -p no:cacheprovider $(PYTEST_ARGS) $(NO_TEST_RAN)
 
 test-clock: ## Run the clock-sensitive tests at each of CLOCK_INSTANTS
 	@for at in $(CLOCK_INSTANTS); do $(MAKE) --no-print-directory test-at AT=$$at || exit 1; done

@@ -23,8 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eventapi.config import CONTEXT_KEY, MAX_HANDLER_CHARS, ConfigError, NamespaceConfig, StageConfig
-from eventapi.config_handlers import SIDES, HandlerSide
+from eventapi.config import (
+    CONTEXT_KEY,
+    MAX_HANDLER_CHARS,
+    SIDES,
+    ConfigError,
+    HandlerSide,
+    NamespaceConfig,
+    StageConfig,
+)
 from eventapi.local.handlers import DYNAMODB_SHIM, UTILS_SHIM
 
 CHECK_TIMEOUT_SECONDS = 60

@@ -1,9 +1,16 @@
-"""Stack output names: the one definition shared by the stacks, the post-deploy step and the tests.
+"""What a synthesized stack tells its readers: the output names, shared by the stacks, the post-deploy step and the
+tests, and the template metadata keys the stacks write for the local Event API.
 
-Pure Python on purpose: `eventapi.deploy` reads these without importing aws_cdk.
+Pure Python on purpose: `eventapi.deploy` and `eventapi.local` read these without importing aws_cdk.
 """
 
 from enum import StrEnum
+from typing import Final
+
+# Metadata on template resources, for the local Event API (hot reload): where a namespace's code and a function's
+# source directory live, relative to the project root.
+CODE_METADATA: Final = "eventapi:code"  # on an AWS::AppSync::ChannelNamespace
+SOURCE_METADATA: Final = "eventapi:source"  # on an AWS::Lambda::Function
 
 
 class Output(StrEnum):

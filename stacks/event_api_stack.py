@@ -16,21 +16,20 @@ from constructs import Construct
 from eventapi.config import (
     CERTIFICATE_REGION,
     DEPLOYABLE_WARN_DAYS,
-    AuthMode,
-    SsmParam,
     StageConfig,
     api_key_deployable_days,
     api_key_expiry,
-    ssm_name,
 )
+from eventapi.contract import SsmParam, ssm_name
 from eventapi.infra.cognito import EventApiUserPool
 from eventapi.infra.domain import CertificateStack, EventApiDomain, make_certificate
-from eventapi.infra.event_api import ApiKeySpec, EventApi, LambdaAuthSpec, NamespaceSpec, OidcSpec
+from eventapi.infra.event_api import EventApi, StackApiKey
 from eventapi.infra.key_renewal import KeyRenewal
 from eventapi.infra.monitoring import EventApiMonitoring
 from eventapi.infra.roles import EventApiRoles
 from eventapi.infra.waf import EventApiWaf
 from eventapi.outputs import Output
+from eventapi.protocol.modes import AuthMode
 
 
 class EventApiStack(Stack):
@@ -79,22 +78,12 @@ class EventApiStack(Stack):
             connect=auth.connect,
             publish=auth.publish,
             subscribe=auth.subscribe,
-            namespaces=[
-                NamespaceSpec(
-                    name=ns.name,
-                    publish=ns.publish,
-                    subscribe=ns.subscribe,
-                    code=(bundled_code or {}).get(ns.name, ns.handler_code),
-                    code_path=ns.handler,
-                    on_publish=ns.on_publish,
-                    on_subscribe=ns.on_subscribe,
-                )
-                for ns in stage.namespaces
-            ],
+            namespaces=stage.namespaces,
+            bundled_code=bundled_code,
             log_level=stage.logging.level,
             log_retention_days=stage.logging.retention_days,
             retain_logs=stage.logging.retain,
-            api_key=ApiKeySpec(
+            api_key=StackApiKey(
                 auth.api_key.stack_key_description,
                 api_key_expiry(auth.api_key.valid_days, today),
                 auth.api_key.generation,
@@ -104,16 +93,8 @@ class EventApiStack(Stack):
             iam_auth=auth.iam is not None,
             user_pool=self.user_pool.user_pool if self.user_pool else None,
             user_pool_client_regex=auth.cognito.app_id_client_regex if auth.cognito else None,
-            oidc=OidcSpec(auth.oidc.issuer, auth.oidc.client_id, auth.oidc.auth_ttl_seconds, auth.oidc.iat_ttl_seconds)
-            if auth.oidc
-            else None,
-            lambda_auth=LambdaAuthSpec(
-                auth.lambda_.function_arn,
-                auth.lambda_.result_ttl_seconds,
-                auth.lambda_.identity_validation_regex,
-            )
-            if auth.lambda_
-            else None,
+            oidc=auth.oidc,
+            lambda_auth=auth.lambda_,
             data_sources=stage.data_sources,
             project_root=project_root,
         )

@@ -35,8 +35,9 @@ from eventapi.client.errors import (
 )
 from eventapi.client.smoke import EXIT_NO_CREDENTIALS, RECEIVE_TIMEOUT, credential_modes, run_smoke
 from eventapi.client.smoke import __doc__ as smoke_doc
-from eventapi.config import AuthMode, ConfigError
+from eventapi.config import ConfigError
 from eventapi.protocol import ChannelError, strict_loads
+from eventapi.protocol.modes import AuthMode
 
 EXIT_OK = 0
 EXIT_USAGE = 2  # argparse's own code for bad arguments

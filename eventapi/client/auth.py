@@ -19,10 +19,11 @@ from typing import Any
 
 from eventapi.client.config import EventsConfig
 from eventapi.client.errors import EventsConfigError
-from eventapi.config import AuthMode
 from eventapi.protocol import ApiKeyAuth, Authorizer, IamAuth, TokenAuth
+from eventapi.protocol.modes import AuthMode
 
 TokenSource = str | Callable[[], str | Awaitable[str]]
+Clock = Callable[[], float]  # seconds since the epoch, as `time.time`
 
 
 class AuthProvider(ABC):
@@ -46,8 +47,9 @@ class ApiKey(AuthProvider):
     async def authorizer(self, config: EventsConfig, *, refresh: bool = False) -> Authorizer:
         key = self._api_key or config.api_key
         if not key:
-            raise EventsConfigError("apiKey", "no API key: the config has none (is API_KEY enabled for this "
-                                    "stage?) and none was given")  # fmt: skip
+            raise EventsConfigError(
+                "apiKey", "no API key: the config has none (is API_KEY enabled for this stage?) and none was given"
+            )
         return ApiKeyAuth(key)
 
     def __repr__(self) -> str:
@@ -61,8 +63,14 @@ class Token(AuthProvider):
     its `exp`, and again after the service answered Unauthorized.
     """
 
-    def __init__(self, token: TokenSource, *, mode: AuthMode = AuthMode.AMAZON_COGNITO_USER_POOLS,
-                 refresh_margin: float = 60.0, clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+    def __init__(
+        self,
+        token: TokenSource,
+        *,
+        mode: AuthMode = AuthMode.AMAZON_COGNITO_USER_POOLS,
+        refresh_margin: float = 60.0,
+        clock: Clock = time.time,
+    ) -> None:
         TokenAuth("-", mode)  # validates the mode
         self._source = token
         self._mode = mode
@@ -92,19 +100,25 @@ class Token(AuthProvider):
         return f"Token(mode={self._mode.value})"
 
 
-def Cognito(token: TokenSource, **kwargs: Any) -> Token:
+class Cognito(Token):
     """A Cognito user pool token (ID or access token)."""
-    return Token(token, mode=AuthMode.AMAZON_COGNITO_USER_POOLS, **kwargs)
+
+    def __init__(self, token: TokenSource, *, refresh_margin: float = 60.0, clock: Clock = time.time) -> None:
+        super().__init__(token, mode=AuthMode.AMAZON_COGNITO_USER_POOLS, refresh_margin=refresh_margin, clock=clock)
 
 
-def Oidc(token: TokenSource, **kwargs: Any) -> Token:
+class Oidc(Token):
     """An OpenID Connect token."""
-    return Token(token, mode=AuthMode.OPENID_CONNECT, **kwargs)
+
+    def __init__(self, token: TokenSource, *, refresh_margin: float = 60.0, clock: Clock = time.time) -> None:
+        super().__init__(token, mode=AuthMode.OPENID_CONNECT, refresh_margin=refresh_margin, clock=clock)
 
 
-def Lambda(token: TokenSource, **kwargs: Any) -> Token:
+class Lambda(Token):
     """A token for the API's Lambda authorizer."""
-    return Token(token, mode=AuthMode.AWS_LAMBDA, **kwargs)
+
+    def __init__(self, token: TokenSource, *, refresh_margin: float = 60.0, clock: Clock = time.time) -> None:
+        super().__init__(token, mode=AuthMode.AWS_LAMBDA, refresh_margin=refresh_margin, clock=clock)
 
 
 class Iam(AuthProvider):

@@ -1,6 +1,6 @@
 """Where a client finds an Event API: `EventsConfig`, the one definition of the exported config formats.
 
-`EventsConfig.to_json()` / `from_json()` is the schema of the SSM `config` parameter (see eventapi.config.SsmParam);
+`EventsConfig.to_json()` / `from_json()` is the schema of the SSM `config` parameter (see eventapi.contract.SsmParam);
 the key itself lives in the `api-key` SecureString and is never part of `to_json()` unless asked for. Three file
 formats are read (and written, so the post-deploy step can reuse them):
 
@@ -23,9 +23,11 @@ from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from eventapi.client.errors import EventsConfigError
-from eventapi.config import AuthMode, SsmParam, load_stage, ssm_name
+from eventapi.config import load_stage
+from eventapi.contract import SsmParam, ssm_name
 from eventapi.outputs import Output
 from eventapi.protocol.limits import HTTP_PATH, REALTIME_PATH
+from eventapi.protocol.modes import AuthMode
 
 # Env file keys (one definition: the post-deploy step writes them, the client reads them).
 ENV_KEYS: Final[Mapping[str, str]] = {

@@ -1,4 +1,5 @@
-"""Typed exceptions: one class per kind of failure, mapped from the service's `errorType`.
+"""Typed exceptions: one class per kind of failure, mapped from the service's `errorType` (or, for an HTTP answer
+without one, from its status).
 
 Messages never contain credentials: they hold the service's own message and names of fields.
 """
@@ -8,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from eventapi.protocol import ErrorType, EventError
+from eventapi.protocol import ErrorResponse, ErrorType, EventError, MessageFormatError, strict_loads
 
 if TYPE_CHECKING:
-    from eventapi.client.client import PublishResult
+    from eventapi.client.results import PublishResult
 
 
 def one_line(text: str, limit: int = 200) -> str:
@@ -102,8 +103,8 @@ class PublishFailedError(EventsError):
     def __init__(self, result: PublishResult) -> None:
         self.result = result
         failed = result.failed
-        super().__init__(f"{len(failed)} of {len(failed) + len(result.successful)} events failed: "
-                         + "; ".join(f"#{f.index} {f.code}: {f.message}" for f in failed))  # fmt: skip
+        details = "; ".join(f"#{f.index} {f.code}: {f.message}" for f in failed)
+        super().__init__(f"{len(failed)} of {len(failed) + len(result.successful)} events failed: {details}")
 
 
 ERROR_CLASSES: Mapping[str, type[ServiceError]] = {
@@ -119,13 +120,33 @@ ERROR_CLASSES: Mapping[str, type[ServiceError]] = {
     ErrorType.RESOURCE_NOT_FOUND: ResourceNotFoundError,
     ErrorType.UNSUPPORTED_OPERATION: UnsupportedOperationError,
 }
-_STATUS_CLASSES: Mapping[int, type[ServiceError]] = {400: BadRequestError, 401: UnauthorizedError,
-                                                     403: UnauthorizedError, 404: ResourceNotFoundError}  # fmt: skip
+# The kind of error an HTTP status means when the answer names none.
+STATUS_ERROR_TYPES: Mapping[int, ErrorType] = {
+    400: ErrorType.BAD_REQUEST_EXCEPTION,
+    401: ErrorType.UNAUTHORIZED_EXCEPTION,
+    403: ErrorType.UNAUTHORIZED_EXCEPTION,
+    404: ErrorType.RESOURCE_NOT_FOUND,
+}
 
 
 def error_from(errors: Sequence[EventError], *, status: int | None = None) -> ServiceError:
     """The typed exception for an `errors` list: by the first `errorType`, else by HTTP status."""
     cls = ERROR_CLASSES.get(errors[0].error_type) if errors else None
     if cls is None:
-        cls = _STATUS_CLASSES.get(status or 0, ServiceError)
+        cls = ERROR_CLASSES.get(STATUS_ERROR_TYPES.get(status or 0, ""), ServiceError)
     return cls(errors, status=status)
+
+
+def http_error(status: int, text: str) -> ServiceError:
+    """The typed exception for a non-2xx HTTP answer: from its Event API `errors` body, else from its status."""
+    try:
+        errors = ErrorResponse.from_json(strict_loads(text)).errors
+    except (ValueError, MessageFormatError):
+        errors = ()
+    if errors:
+        return error_from(errors, status=status)
+    if status in STATUS_ERROR_TYPES:
+        return error_from([EventError(STATUS_ERROR_TYPES[status].value, one_line(text) or None)], status=status)
+    return UnexpectedResponseError(
+        f"HTTP {status} without an Event API error: {one_line(text, 100) or 'no body'}", status=status
+    )

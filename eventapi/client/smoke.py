@@ -16,13 +16,14 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from eventapi.client.auth import ApiKey, AuthProvider, Iam, Token
-from eventapi.client.client import EventsClient, Subscription
+from eventapi.client.client import EventsClient
 from eventapi.client.config import EventsConfig, NamespaceInfo
 from eventapi.client.errors import ServiceError, UnauthorizedError
-from eventapi.config import AuthMode
+from eventapi.client.subscription import Subscription
+from eventapi.protocol.modes import AuthMode
 
 # Exit codes of `smoke` (the CLI's shared codes 2, 3 and 7 keep their meaning).
 EXIT_SMOKE_FAILED = 8  # something the stage should allow failed
@@ -32,8 +33,13 @@ RECEIVE_TIMEOUT = 10.0
 FORGED_API_KEY = "da2-" + "0" * 26  # well-formed, never issued
 TOKEN_MODES = (AuthMode.AMAZON_COGNITO_USER_POOLS, AuthMode.OPENID_CONNECT, AuthMode.AWS_LAMBDA)
 # A channel segment per mode (letters, digits and '-' only).
-SLUGS = {AuthMode.API_KEY: "api-key", AuthMode.AWS_IAM: "iam", AuthMode.AMAZON_COGNITO_USER_POOLS: "cognito",
-         AuthMode.OPENID_CONNECT: "oidc", AuthMode.AWS_LAMBDA: "lambda"}  # fmt: skip
+SLUGS = {
+    AuthMode.API_KEY: "api-key",
+    AuthMode.AWS_IAM: "iam",
+    AuthMode.AMAZON_COGNITO_USER_POOLS: "cognito",
+    AuthMode.OPENID_CONNECT: "oidc",
+    AuthMode.AWS_LAMBDA: "lambda",
+}
 
 
 @dataclass(frozen=True)
@@ -151,80 +157,107 @@ async def run_smoke(
     report = SmokeReport(modes=tuple(providers))
     if not providers:
         return report
-    ns = pick_namespace(config, namespace)
-    run = uuid.uuid4().hex[:12]
-    base = f"/{ns.name}/smoke/{run}"
+    smoke = _Smoke(config, pick_namespace(config, namespace), report, emit, receive_timeout)
     options = {"max_reconnect_attempts": 1, **(client_options or {})}
-
-    def record(check: Check) -> None:
-        report.checks.append(check)
-        emit(check)
-
-    async def expect_refused(name: str, action: Callable[[], Awaitable[Any]]) -> None:
-        ms, err = await _timed(action)
-        if isinstance(err, UnauthorizedError):
-            record(Check(name, True, ms, "refused as configured", refusal=True))
-        elif err is None:
-            record(Check(name, False, ms, "ACCEPTED, but the stage should refuse it", refusal=True))
-        else:
-            record(Check(name, False, ms, f"expected Unauthorized, got {_why(err)}", refusal=True))
-
     async with AsyncExitStack() as stack:
         clients: dict[AuthMode, EventsClient] = {}
         for mode, provider in providers.items():
             client = await stack.enter_async_context(EventsClient(config, auth=provider, **options))
-            if mode not in config.auth_modes.connect:
-                await expect_refused(f"connect {mode} refused", client.connect)
-                continue
-            ms, err = await _timed(client.connect)
-            record(Check(f"connect {mode}", err is None, ms, _why(err) if err else ""))
-            if err is None:
+            if await smoke.connect(mode, client):
                 clients[mode] = client
-
-        receivers: list[_Receiver] = []
-        channel = f"{base}/*"
         for mode, client in clients.items():
-            if mode not in ns.subscribe:
-                await expect_refused(f"subscribe {mode} /{ns.name} refused", partial(client.subscribe, channel))
-                continue
-            subscription: list[Subscription] = []
-
-            async def subscribe(c: EventsClient = client, into: list[Subscription] = subscription) -> None:
-                into.append(await c.subscribe(channel))
-
-            ms, err = await _timed(subscribe)
-            record(Check(f"subscribe {mode} {channel}", err is None, ms, _why(err) if err else ""))
-            if err is None:
-                receivers.append(_Receiver(mode, subscription[0]))
-                stack.push_async_callback(_stop, receivers[-1].task)
-
+            await smoke.subscribe(mode, client, stack)
         for mode, client in clients.items():
             for via in ("http", "ws"):
-                marker = f"{run}-{SLUGS[mode]}-{via}"
-                target = f"{base}/{SLUGS[mode]}-{via}"
-                publish = partial(client.publish, target, {"smoke": marker}, via=via)
-                if mode not in ns.publish:
-                    await expect_refused(f"publish {mode} over {via} refused", publish)
-                    continue
-                start = time.perf_counter()
-                ms, err = await _timed(publish)
-                record(Check(f"publish {mode} over {via} {target}", err is None, ms, _why(err) if err else ""))
-                if err is not None:
-                    continue
-                for receiver in receivers:
-                    arrived = await receiver.wait_for(marker, receive_timeout)
-                    name = f"receive {receiver.mode} <- {mode} over {via}"
-                    if arrived is None:
-                        record(Check(name, False, receive_timeout * 1000, "not received in time"))
-                    else:
-                        record(Check(name, True, (arrived - start) * 1000))
-                if not receivers:
-                    record(Check(f"receive <- {mode} over {via}", True, 0, "skipped: no mode here may subscribe"))
-
+                await smoke.publish(mode, client, via)
         if not any(c.refusal for c in report.checks) and AuthMode.API_KEY in config.auth_modes.connect:
             forged = await stack.enter_async_context(EventsClient(config, auth=ApiKey(FORGED_API_KEY), **options))
-            await expect_refused("connect with a forged API key refused", forged.connect)
+            await smoke.expect_refused("connect with a forged API key refused", forged.connect)
     return report
+
+
+class _Smoke:
+    """The checks of one run, on channels under a path of their own; each step records what it checked."""
+
+    def __init__(
+        self,
+        config: EventsConfig,
+        ns: NamespaceInfo,
+        report: SmokeReport,
+        emit: Callable[[Check], None],
+        receive_timeout: float,
+    ) -> None:
+        self.config = config
+        self.ns = ns
+        self.report = report
+        self.emit = emit
+        self.receive_timeout = receive_timeout
+        self.run = uuid.uuid4().hex[:12]
+        self.base = f"/{ns.name}/smoke/{self.run}"
+        self.receivers: list[_Receiver] = []
+
+    def record(self, check: Check) -> None:
+        self.report.checks.append(check)
+        self.emit(check)
+
+    async def expect_refused(self, name: str, action: Callable[[], Awaitable[Any]]) -> None:
+        ms, err = await _timed(action)
+        if isinstance(err, UnauthorizedError):
+            self.record(Check(name, True, ms, "refused as configured", refusal=True))
+        elif err is None:
+            self.record(Check(name, False, ms, "ACCEPTED, but the stage should refuse it", refusal=True))
+        else:
+            self.record(Check(name, False, ms, f"expected Unauthorized, got {_why(err)}", refusal=True))
+
+    async def connect(self, mode: AuthMode, client: EventsClient) -> bool:
+        """Connect (or check the stage refuses it); whether the client is connected."""
+        if mode not in self.config.auth_modes.connect:
+            await self.expect_refused(f"connect {mode} refused", client.connect)
+            return False
+        ms, err = await _timed(client.connect)
+        self.record(Check(f"connect {mode}", err is None, ms, _why(err) if err else ""))
+        return err is None
+
+    async def subscribe(self, mode: AuthMode, client: EventsClient, stack: AsyncExitStack) -> None:
+        """Subscribe to the run's channels (or check the namespace refuses it); a subscriber's receiver stops
+        with `stack`."""
+        channel = f"{self.base}/*"
+        if mode not in self.ns.subscribe:
+            await self.expect_refused(f"subscribe {mode} /{self.ns.name} refused", partial(client.subscribe, channel))
+            return
+        subscription: list[Subscription] = []
+
+        async def subscribe() -> None:
+            subscription.append(await client.subscribe(channel))
+
+        ms, err = await _timed(subscribe)
+        self.record(Check(f"subscribe {mode} {channel}", err is None, ms, _why(err) if err else ""))
+        if err is None:
+            self.receivers.append(_Receiver(mode, subscription[0]))
+            stack.push_async_callback(_stop, self.receivers[-1].task)
+
+    async def publish(self, mode: AuthMode, client: EventsClient, via: Literal["http", "ws"]) -> None:
+        """Publish one event (or check the namespace refuses it), then wait for it on every subscriber."""
+        marker = f"{self.run}-{SLUGS[mode]}-{via}"
+        target = f"{self.base}/{SLUGS[mode]}-{via}"
+        publish = partial(client.publish, target, {"smoke": marker}, via=via)
+        if mode not in self.ns.publish:
+            await self.expect_refused(f"publish {mode} over {via} refused", publish)
+            return
+        start = time.perf_counter()
+        ms, err = await _timed(publish)
+        self.record(Check(f"publish {mode} over {via} {target}", err is None, ms, _why(err) if err else ""))
+        if err is not None:
+            return
+        for receiver in self.receivers:
+            arrived = await receiver.wait_for(marker, self.receive_timeout)
+            name = f"receive {receiver.mode} <- {mode} over {via}"
+            if arrived is None:
+                self.record(Check(name, False, self.receive_timeout * 1000, "not received in time"))
+            else:
+                self.record(Check(name, True, (arrived - start) * 1000))
+        if not self.receivers:
+            self.record(Check(f"receive <- {mode} over {via}", True, 0, "skipped: no mode here may subscribe"))
 
 
 async def _stop(task: asyncio.Task[None]) -> None:

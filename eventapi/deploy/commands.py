@@ -17,7 +17,8 @@ from typing import Any, Final, Literal, TextIO
 
 from eventapi.client.config import AuthModes, CognitoInfo, EventsConfig, NamespaceInfo
 from eventapi.client.errors import EventsConfigError
-from eventapi.config import ApiKeyProvider, SsmParam, StageConfig, api_key_expiry, ssm_name
+from eventapi.config import ApiKeyProvider, StageConfig, api_key_expiry
+from eventapi.contract import SsmParam, ssm_name
 from eventapi.deploy.aws import Aws
 from eventapi.deploy.errors import DeployError, ExitCode, Redactor, mask_key
 from eventapi.deploy.keys import (

@@ -1,6 +1,6 @@
 """The SSM parameters this tool owns under a stage's prefix: read, plan (diff), apply, delete.
 
-Names come from `eventapi.config.SsmParam` / `ssm_name` only. Writes are idempotent: `plan` compares with what
+Names come from `eventapi.contract.SsmParam` / `ssm_name` only. Writes are idempotent: `plan` compares with what
 is stored and `apply` writes only what differs, so a rerun with nothing changed makes no write call. Every
 parameter the tool creates is tagged `eventapi:managed-by=eventapi-deploy`; an overwrite is followed by
 `AddTagsToResource` (SSM refuses `Tags` together with `Overwrite`).
@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from eventapi.config import DEFAULT_SSM_KMS_KEY, SsmParam, ssm_name
+from eventapi.config import DEFAULT_SSM_KMS_KEY
+from eventapi.contract import SsmParam, ssm_name
 from eventapi.deploy.aws import Aws
 
 OWNER_TAG_KEY: Final = "eventapi:managed-by"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventapi.config import DEFAULT_SSM_KMS_KEY, SsmParam, StageConfig
+from eventapi.config import DEFAULT_SSM_KMS_KEY, StageConfig
+from eventapi.contract import SsmParam
 
 
 def deploy_policy(stage: StageConfig, *, region: str | None = None, account: str | None = None) -> dict[str, Any]:

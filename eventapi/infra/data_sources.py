@@ -19,7 +19,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from eventapi.config_handlers import FUNCTIONS_DIR, DataSourceConfig, DataSourceKind, DynamoDbSource
+from eventapi.config import FUNCTIONS_DIR, DataSourceConfig, DataSourceKind, DynamoDbSource
 from eventapi.infra.python_function import PythonFunction
 
 

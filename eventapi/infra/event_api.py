@@ -14,44 +14,17 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from eventapi.config_handlers import DataSourceConfig, HandlerSide
-
-CODE_METADATA = "eventapi:code"  # a namespace's code file, for the local Event API (hot reload)
-
-
-@dataclass(frozen=True)
-class NamespaceSpec:
-    """One channel namespace: its name, auth mode overrides (None = API defaults) and handler code."""
-
-    name: str
-    publish: Sequence[str] | None = None
-    subscribe: Sequence[str] | None = None
-    code: str | None = None
-    code_path: str | None = None  # where `code` came from (relative to the project root)
-    on_publish: HandlerSide | None = None
-    on_subscribe: HandlerSide | None = None
+from eventapi.config import DataSourceConfig, LambdaProvider, NamespaceConfig, OidcProvider
+from eventapi.outputs import CODE_METADATA
 
 
 @dataclass(frozen=True)
-class ApiKeySpec:
+class StackApiKey:
+    """The API key the stack creates: its description, its expiry (from `api_key_expiry`) and its generation."""
+
     description: str
     expires: datetime
     generation: int = 1  # part of the key's logical id: a new generation is a new key
-
-
-@dataclass(frozen=True)
-class OidcSpec:
-    issuer: str
-    client_id: str | None
-    auth_ttl_seconds: int
-    iat_ttl_seconds: int
-
-
-@dataclass(frozen=True)
-class LambdaAuthSpec:
-    function_arn: str
-    result_ttl_seconds: int
-    identity_validation_regex: str | None
 
 
 # AppSync's auth mode names (as in cdk.json and the wire protocol) -> the L2 enum.
@@ -90,19 +63,21 @@ class EventApi(Construct):
         connect: Sequence[str],
         publish: Sequence[str],
         subscribe: Sequence[str],
-        namespaces: Sequence[NamespaceSpec],
+        namespaces: Sequence[NamespaceConfig],
         log_level: str,
         log_retention_days: int,
         retain_logs: bool = False,
-        api_key: ApiKeySpec | None = None,
+        api_key: StackApiKey | None = None,
         iam_auth: bool = False,
         user_pool: cognito.IUserPool | None = None,
         user_pool_client_regex: str | None = None,
-        oidc: OidcSpec | None = None,
-        lambda_auth: LambdaAuthSpec | None = None,
+        oidc: OidcProvider | None = None,
+        lambda_auth: LambdaProvider | None = None,
         data_sources: Sequence[DataSourceConfig] = (),
         project_root: Path = Path(),
+        bundled_code: Mapping[str, str] | None = None,
     ) -> None:
+        """`namespaces` as configured; `bundled_code`: namespace -> the code to inline (default: its file as read)."""
         super().__init__(scope, id_)
         providers: list[appsync.AppSyncAuthProvider] = []
         if api_key is not None:
@@ -209,12 +184,12 @@ class EventApi(Construct):
                 service_prefix=api_name,
             )
         self.namespaces: Mapping[str, appsync.ChannelNamespace] = {
-            spec.name: self._namespace(spec) for spec in namespaces
+            ns.name: self._namespace(ns, (bundled_code or {}).get(ns.name, ns.handler_code)) for ns in namespaces
         }
 
-    def _namespace(self, spec: NamespaceSpec) -> appsync.ChannelNamespace:
+    def _namespace(self, ns: NamespaceConfig, code: str | None) -> appsync.ChannelNamespace:
         configs: dict[str, appsync.HandlerConfig | None] = {}
-        for key, side in (("publish_handler_config", spec.on_publish), ("subscribe_handler_config", spec.on_subscribe)):
+        for key, side in (("publish_handler_config", ns.on_publish), ("subscribe_handler_config", ns.on_subscribe)):
             configs[key] = None
             if side is not None and (side.data_source or side.lambda_) and self.data_sources is not None:
                 from eventapi.infra.data_sources import handler_config  # noqa: PLC0415
@@ -227,19 +202,19 @@ class EventApi(Construct):
                 )
         namespace = appsync.ChannelNamespace(
             self,
-            f"Ns{spec.name}",
+            f"Ns{ns.name}",
             api=self.api,
-            channel_namespace_name=spec.name,
-            code=appsync.Code.from_inline(spec.code) if spec.code is not None else None,
+            channel_namespace_name=ns.name,
+            code=appsync.Code.from_inline(code) if code is not None else None,
             authorization_config=appsync.NamespaceAuthConfig(
-                publish_auth_mode_types=_modes(spec.publish) if spec.publish else None,
-                subscribe_auth_mode_types=_modes(spec.subscribe) if spec.subscribe else None,
+                publish_auth_mode_types=_modes(ns.publish) if ns.publish else None,
+                subscribe_auth_mode_types=_modes(ns.subscribe) if ns.subscribe else None,
             ),
             publish_handler_config=configs["publish_handler_config"],
             subscribe_handler_config=configs["subscribe_handler_config"],
         )
-        if spec.code_path is not None:
+        if ns.handler is not None:
             cfn = namespace.node.default_child
             assert isinstance(cfn, appsync.CfnChannelNamespace)
-            cfn.add_metadata(CODE_METADATA, spec.code_path)
+            cfn.add_metadata(CODE_METADATA, ns.handler)
         return namespace

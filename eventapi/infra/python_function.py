@@ -29,12 +29,12 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from eventapi.config_handlers import FUNCTION_ENTRY
+from eventapi.config import FUNCTION_ENTRY
+from eventapi.outputs import SOURCE_METADATA
 
 # Distributions copied into every function asset: Powertools and what it needs beyond the Lambda runtime.
 BUNDLED_DISTRIBUTIONS = ("aws-lambda-powertools", "jmespath", "typing-extensions")
 RUNTIME = lambda_.Runtime.PYTHON_3_14  # the newest the pinned aws-cdk-lib knows (cdk-nag AwsSolutions-L1)
-SOURCE_METADATA = "eventapi:source"  # the function's directory, for the local Event API's worker (hot reload)
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".pytest_cache")
 
 

@@ -5,7 +5,8 @@ cdk-nag's AwsSolutions pack has no AppSync Events rules; these fill that gap. Ea
 fails (or None). The checks read templates, not this project's config, so the pack (`eventapi.infra.nag`) works in
 any CDK app, and they see what CloudFormation will get, raw overrides included.
 
-Pure Python (no aws_cdk): the config validates acknowledgement ids against `RULE_IDS` without loading the CDK.
+Pure Python (no aws_cdk). The pack's name and its rules' ids are the config's (`eventapi.config.RuleId`): the
+config validates `rules.acknowledge` against them without importing this room.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-PACK_NAME = "EventApi"
+from eventapi.config import RULE_PACK, RuleId
+
+PACK_NAME = RULE_PACK  # the name cdk-nag reports the pack under
 API_TYPE = "AWS::AppSync::Api"
 NAMESPACE_TYPE = "AWS::AppSync::ChannelNamespace"
 API_KEY_TYPE = "AWS::AppSync::ApiKey"
@@ -62,14 +65,15 @@ Check = Callable[[StackView, str], "str | None"]
 
 @dataclass(frozen=True)
 class Rule:
-    suffix: str
+    id: str  # a RuleId
     resource_type: str
     explanation: str  # one line: why the rule exists and what to do
     check: Check
 
     @property
-    def id(self) -> str:
-        return f"{PACK_NAME}-{self.suffix}"
+    def suffix(self) -> str:
+        """The id without the pack's name (cdk-nag puts the two together)."""
+        return self.id.removeprefix(f"{PACK_NAME}-")
 
 
 # --- helpers over templates -------------------------------------------------------------------------------------
@@ -242,69 +246,67 @@ def _key_outlives_renewal(view: StackView, key_id: str) -> str | None:
 
 RULES: tuple[Rule, ...] = (
     Rule(
-        "NS1",
+        RuleId.NS1,
         NAMESPACE_TYPE,
         "In production, anyone holding the (public) API key may publish to this namespace, and no onPublish "
         "handler validates events: add a handler or remove API_KEY from its publish modes.",
         _api_key_publish_without_handler,
     ),
     Rule(
-        "NS2",
+        RuleId.NS2,
         NAMESPACE_TYPE,
         "Signed-in users publish to this namespace while the public API key may subscribe to all of its channels "
         "(/ns/*): private data is readable with a public key; add an onSubscribe handler or drop API_KEY.",
         _public_read_of_identity_writes,
     ),
     Rule(
-        "LOG1",
+        RuleId.LOG1,
         API_TYPE,
         "Without Event API logs, failed auth, handler errors and throttling leave no trace: set a log level "
         "(ERROR at least).",
         _logging_off,
     ),
     Rule(
-        "LOG2",
+        RuleId.LOG2,
         API_TYPE,
         "DEBUG/ALL logs copy event payloads (possibly personal data) into CloudWatch Logs at a cost per GB: use "
         "ERROR or INFO in production.",
         _verbose_logs_in_prod,
     ),
     Rule(
-        "PROD1",
+        RuleId.PROD1,
         API_TYPE,
         "A production API that accepts an API key (which ships inside clients) has no WAF in front of it: "
         "associate a web ACL with rate limiting.",
         _prod_api_key_without_waf,
     ),
     Rule(
-        "PROD2",
+        RuleId.PROD2,
         API_TYPE,
         "Nobody hears about a failing production Event API: add alarms with an SNS topic as their action.",
         _prod_without_alarm_actions,
     ),
     Rule(
-        "AUTH1",
+        RuleId.AUTH1,
         API_TYPE,
         "A Lambda authorizer with a result TTL of 0 runs on every connect, publish and subscribe: under load it "
         "throttles and adds latency; cache results (AuthorizerResultTtlInSeconds > 0).",
         _lambda_authorizer_uncached,
     ),
     Rule(
-        "AUTH2",
+        RuleId.AUTH2,
         API_TYPE,
         "An OIDC provider without a client id accepts tokens the issuer made for any application: set ClientId.",
         _oidc_without_client_id,
     ),
     Rule(
-        "KEY1",
+        RuleId.KEY1,
         API_KEY_TYPE,
         "A key that a scheduled renewer keeps extending needs a lifetime of one renewal plus time to fix a failed "
         "one; more only keeps a leaked key valid longer: lower apiKey.validDays.",
         _key_outlives_renewal,
     ),
 )
-
-RULE_IDS: tuple[str, ...] = tuple(rule.id for rule in RULES)
 
 
 def rules_for(resource_type: str) -> tuple[Rule, ...]:

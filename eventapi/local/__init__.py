@@ -5,8 +5,10 @@ with a locally generated CA, over TLS (`https://` / `wss://`, which the aws-ampl
 
 Public API (stable; the local deploy, `make demo` and the Node tests build on it):
 
+    from eventapi.protocol.modes import AuthMode
     from eventapi.local import IamCredential, LocalApiKey, LocalApiSpec, LocalSettings
-    from eventapi.local.server import LocalServer
+    from eventapi.local.issuer import token_rules
+    from eventapi.local.server import LocalServer, run
 
     spec = LocalApiSpec.from_file("cdk.out/Social-dev.template.json")     # or .from_template(dict)
     settings = LocalSettings(port=0, tls_port=0, api_keys=(LocalApiKey("da2-" + 26 chars, expires=None),),
@@ -14,12 +16,16 @@ Public API (stable; the local deploy, `make demo` and the Node tests build on it
     async with LocalServer(spec, settings) as server:                     # or: ports = await server.start()
         server.ports          # BoundPorts(host, http_port, tls_port) + .http_url/.https_url/.ws_url/.wss_url
         server.keys.add("da2-...", expires=...)  /  server.keys.remove("da2-...")   # runtime key rotation
-        server.issuer.mint(user="alice", groups=("admins",), mode=AuthMode.AMAZON_COGNITO_USER_POOLS)
+        rules = token_rules(spec, settings, AuthMode.AMAZON_COGNITO_USER_POOLS)   # None without that provider
+        server.issuer.mint(rules, user="alice", groups=("admins",))              # a token the server accepts
         server.tls.ca_cert    # Path of the local CA (NODE_EXTRA_CA_CERTS=...), when TLS is on
         server.health()       # {"api", "connections", "subscriptions", ...}
-    await server.stop()       # closes sockets with 1001 after in-flight publishes finish
+    # leaving the block stops it: sockets close with 1001 after in-flight publishes finish
 
-    await run(spec, settings)  # (eventapi.local.server) serve until SIGINT/SIGTERM
+    await run(spec, settings, on_started=...)  # serve until SIGINT/SIGTERM; on_started gets the started server
+
+`LocalServer` lives in `eventapi.local.server` so that importing this package (the template parser, the
+settings) does not import aiohttp.
 
 - `template`: `LocalApiSpec.from_template(template)` (auth providers, modes, namespaces, handler code).
 - `settings`: `LocalSettings` (ports, state dir, keys, IAM credentials, Lambda authorizer, limits), `ApiKeyStore`.

@@ -22,12 +22,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from eventapi.config import AuthMode
 from eventapi.local.issuer import LocalIssuer, TokenError, token_rules
 from eventapi.local.settings import ApiKeyStore, LocalSettings
 from eventapi.local.template import LocalApiSpec
 from eventapi.protocol import AuthFormatError, AuthHeaders, AuthKind, classify_auth, parse_iam_authorization
 from eventapi.protocol import verify_iam_signature as _verify_iam
+from eventapi.protocol.modes import AuthMode
 
 log = logging.getLogger("eventapi.local.auth")
 

@@ -10,10 +10,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from eventapi.config import AuthMode
 from eventapi.local.issuer import LocalIssuer, TokenRules, cognito_issuer, token_rules
 from eventapi.local.settings import STATE_DIR_ENV, LocalSettings, default_state_dir
 from eventapi.local.template import LocalApiSpec, TemplateError
+from eventapi.protocol.modes import AuthMode
 
 MODES = {"cognito": AuthMode.AMAZON_COGNITO_USER_POOLS, "oidc": AuthMode.OPENID_CONNECT}
 

@@ -27,9 +27,9 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Final, Self
 
-from eventapi.config import AuthMode
 from eventapi.local.settings import LocalApiKey, new_api_key
 from eventapi.local.template import AuthProviders, LocalApiSpec
+from eventapi.protocol.modes import AuthMode
 
 LOCAL_HOST: Final = "127.0.0.1"
 # Dummy credentials for the moto endpoint (and the AWS_IAM identity the local Event API accepts). Not secrets:

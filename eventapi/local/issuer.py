@@ -30,9 +30,9 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
-from eventapi.config import AuthMode
 from eventapi.local.settings import LocalSettings
 from eventapi.local.template import LocalApiSpec
+from eventapi.protocol.modes import AuthMode
 
 log = logging.getLogger("eventapi.local")
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eventapi.config_handlers import FUNCTION_ENTRY
+from eventapi.config import FUNCTION_ENTRY
 
 log = logging.getLogger("eventapi.local.lambda")
 

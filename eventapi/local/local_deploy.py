@@ -42,7 +42,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
 
-from eventapi.config import ConfigError, SsmParam, StageConfig, load_config, read_cdk_context, ssm_name
+from eventapi.config import ConfigError, StageConfig, load_config, read_cdk_context
+from eventapi.contract import SsmParam, ssm_name
 from eventapi.local.control_plane import (
     LOCAL_ACCESS_KEY_ID,
     LOCAL_CREDENTIALS,

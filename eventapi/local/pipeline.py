@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from eventapi.config import AuthMode
 from eventapi.local.auth import (
     OPERATION_CONNECT,
     OPERATION_PUBLISH,
@@ -41,6 +40,7 @@ from eventapi.protocol import (
     parse_subscribe_channel,
     subscribe_body,
 )
+from eventapi.protocol.modes import AuthMode
 
 log = logging.getLogger("eventapi.local")
 

@@ -8,6 +8,11 @@ The local Event API is configured from exactly what `cdk synth` wrote (`cdk.out/
 Values CloudFormation resolves at deploy time (`Ref`, `Fn::GetAtt` ...) are kept as None here (e.g. the id of a
 user pool the same stack creates): the local deploy supplies them through `LocalSettings`.
 
+The types here describe the template, not `cdk.json`: a namespace's modes are the effective ones (its own, else the
+API's defaults), TTLs and expiries are in the template's units, and a template from any CDK app can be served.
+Their configured counterparts, which the stacks turn into the template, are `eventapi.config`'s `NamespaceConfig`,
+`OidcProvider` and `LambdaProvider`.
+
 Pure Python: no aiohttp, no boto3, no I/O besides `load_template(path)`.
 """
 
@@ -19,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eventapi.config import AuthMode
-from eventapi.local.template_sources import CODE_METADATA, DataSourceSpec, read_data_sources
-from eventapi.outputs import Output
+from eventapi.local.template_sources import DataSourceSpec, read_data_sources
+from eventapi.outputs import CODE_METADATA, Output
+from eventapi.protocol.modes import AuthMode
 
 API_TYPE = "AWS::AppSync::Api"
 NAMESPACE_TYPE = "AWS::AppSync::ChannelNamespace"

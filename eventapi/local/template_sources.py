@@ -14,14 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventapi.config_handlers import FUNCTION_ENTRY
+from eventapi.config import FUNCTION_ENTRY
+from eventapi.outputs import SOURCE_METADATA
 
 DATA_SOURCE_TYPE = "AWS::AppSync::DataSource"
 FUNCTION_TYPE = "AWS::Lambda::Function"
 TABLE_TYPE = "AWS::DynamoDB::Table"
-SOURCE_METADATA = "eventapi:source"
 ASSET_METADATA = "aws:asset:path"
-CODE_METADATA = "eventapi:code"
 # Data source types the local Event API runs; anything else is refused at start when a namespace uses it.
 EMULATED_TYPES = ("AWS_LAMBDA", "AMAZON_DYNAMODB")
 

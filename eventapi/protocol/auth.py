@@ -1,4 +1,4 @@
-"""Auth objects for each auth mode, their encodings, and the SigV4 request IAM signs (reference §2, §6).
+"""Auth objects for each auth mode, their encodings, and the SigV4 request IAM signs (docs/protocol.md, Auth).
 
 An auth object is a flat `{header: value}` dict. It travels three ways: base64url (no padding) inside the
 `header-…` WebSocket subprotocol at connect, as the `authorization` field of subscribe/publish frames, and as
@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final, Protocol
 
-from eventapi.config import AuthMode
 from eventapi.protocol.limits import HEADER_SUBPROTOCOL_PREFIX, HTTP_PATH, SIGV4_SERVICE, SUBPROTOCOL
 from eventapi.protocol.messages import PublishRequest, compact_json, strict_loads
+from eventapi.protocol.modes import AuthMode
 
 API_KEY_HEADER: Final = "x-api-key"
 AUTHORIZATION_HEADER: Final = "Authorization"
@@ -32,7 +32,8 @@ AMZ_DATE_HEADER: Final = "x-amz-date"
 SECURITY_TOKEN_HEADER: Final = "x-amz-security-token"  # noqa: S105 - a header name
 SIGV4_ALGORITHM: Final = "AWS4-HMAC-SHA256"
 SIGV4_TIMESTAMP_FORMAT: Final = "%Y%m%dT%H%M%SZ"
-# The headers every IAM-signed Event API request carries besides host and x-amz-date (reference §6).
+# The headers every IAM-signed Event API request carries besides host and x-amz-date
+# (docs/protocol.md, IAM (SigV4)).
 IAM_FIXED_HEADERS: Final[Mapping[str, str]] = {
     "accept": "application/json, text/javascript",
     "content-encoding": "amz-1.0",

@@ -1,4 +1,4 @@
-"""Channel paths: parsing, validation, wildcard rules and matching (reference §4).
+"""Channel paths: parsing, validation, wildcard rules and matching (docs/protocol.md, Channels and namespaces).
 
 A channel is 1-5 `/`-separated segments; the first names the namespace. Leading and trailing `/` are optional.
 A subscription may end in `*`, which matches one or more further segments (`/default/*` receives

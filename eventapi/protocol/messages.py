@@ -1,4 +1,4 @@
-"""Every Event API message as a frozen dataclass with `to_json`/`from_json` (reference §3, §5).
+"""Every Event API message as a frozen dataclass with `to_json`/`from_json` (docs/protocol.md, Messages).
 
 Two directions: `parse_server_message` (client side: what the service sends) raises `MessageFormatError`;
 `parse_client_message` / `parse_http_publish` (server side: what clients send) raise `ProtocolViolation`,
@@ -18,7 +18,7 @@ from eventapi.protocol.limits import CONNECTION_TIMEOUT_MS, ID_RE, MAX_EVENTS_PE
 
 
 class ErrorType(StrEnum):
-    """`errorType` values the service is known to send (reference §4 "Error types seen")."""
+    """`errorType` values the service is known to send (docs/protocol.md, Errors)."""
 
     UNAUTHORIZED_EXCEPTION = "UnauthorizedException"
     UNAUTHORIZED = "Unauthorized"  # a handler's util.unauthorized() on subscribe
@@ -450,7 +450,8 @@ class Violation(StrEnum):
 
 
 # The errorType to answer for each violation. The service's exact choice is only known for TOO_MANY_EVENTS and
-# TOO_MANY_SUBSCRIPTIONS; the rest follow the family the service uses per transport (reference §4 [open]).
+# TOO_MANY_SUBSCRIPTIONS; the rest follow the family the service uses per transport.
+# See docs/protocol.md, Inferred, not documented by AWS.
 WS_ERROR_TYPES: Mapping[Violation, ErrorType] = {
     **{v: ErrorType.INVALID_INPUT_ERROR for v in Violation},
     Violation.UNKNOWN_TYPE: ErrorType.UNSUPPORTED_OPERATION,

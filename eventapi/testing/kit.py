@@ -17,8 +17,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from eventapi.config import StageConfig, load_stage
-from eventapi.config_handlers import FUNCTION_ENTRY, FUNCTIONS_DIR, DataSourceConfig, DataSourceKind, HandlerSide
+from eventapi.config import (
+    FUNCTION_ENTRY,
+    FUNCTIONS_DIR,
+    DataSourceConfig,
+    DataSourceKind,
+    HandlerSide,
+    StageConfig,
+    load_stage,
+)
 from eventapi.local.control_plane import MotoServer, local_client
 from eventapi.local.data_sources import DynamoDbRunner
 from eventapi.local.handlers import HandlerError

@@ -11,8 +11,9 @@ import pytest
 from moto import mock_aws
 
 from eventapi.client import AuthModes, CognitoInfo, EventsConfig, EventsConfigError, NamespaceInfo
-from eventapi.config import AuthMode, SsmParam, ssm_name
+from eventapi.contract import SsmParam, ssm_name
 from eventapi.outputs import Output
+from eventapi.protocol.modes import AuthMode
 
 pytestmark = pytest.mark.clock
 

@@ -12,14 +12,18 @@ from botocore.credentials import Credentials
 from eventapi.client import (
     ApiKey,
     BadRequestError,
+    Cognito,
     EventsClient,
     Iam,
+    Lambda,
+    Oidc,
     PublishFailedError,
     Token,
     UnauthorizedError,
     UnexpectedResponseError,
 )
-from eventapi.protocol import AuthHeaders, ChannelError, FailedEvent, Publish, SuccessfulEvent
+from eventapi.protocol import AuthHeaders, ChannelError, FailedEvent, Publish, SuccessfulEvent, TokenAuth
+from eventapi.protocol.modes import AuthMode
 from tests.client.conftest import fast_client
 from tests.client.fake_server import FakeEventApi
 
@@ -177,6 +181,26 @@ async def test_expired_jwt_is_refreshed_before_use(fake: FakeEventApi) -> None:
         await client.publish("/default/x", 1)
         await client.publish("/default/x", 2)
     assert [h["Authorization"] for h, _ in fake.http_requests] == [old, new]
+
+
+@pytest.mark.parametrize(
+    ("provider", "mode"),
+    [(Cognito, AuthMode.AMAZON_COGNITO_USER_POOLS), (Oidc, AuthMode.OPENID_CONNECT), (Lambda, AuthMode.AWS_LAMBDA)],
+)
+async def test_token_providers_are_token_classes_of_their_mode(
+    fake: FakeEventApi, provider: type[Token], mode: AuthMode
+) -> None:
+    """`Cognito(token)`, `Oidc(token)` and `Lambda(token)` are `Token` providers of their auth mode; the token
+    (fixed, or from a callable) is what the request carries, and never what the repr shows."""
+    assert issubclass(provider, Token)
+    fake.tokens = {"tok-fixed", "tok-called"}
+    config = fake.config(api_key=None)
+    assert await provider("tok-fixed").authorizer(config) == TokenAuth("tok-fixed", mode)
+    auth = provider(lambda: "tok-called", refresh_margin=5, clock=lambda: 0.0)
+    assert "tok-called" not in repr(auth)
+    async with fast_client(config, auth=auth) as client:
+        assert (await client.publish("/default/x", 1)).ok
+    assert [h["Authorization"] for h, _ in fake.http_requests] == ["tok-called"]
 
 
 async def test_rotated_api_key_picked_up_on_retry(fake: FakeEventApi) -> None:

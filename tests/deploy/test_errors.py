@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import eventapi.deploy.params as params_module
-from eventapi.config import SsmParam, ssm_name
+from eventapi.contract import SsmParam, ssm_name
 from eventapi.deploy import DeployError, ExitCode, publish
 from eventapi.deploy.__main__ import main
 from tests.deploy.conftest import Deployed, StubbedSession, ssm_values

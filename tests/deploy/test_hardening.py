@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from botocore.exceptions import EndpointConnectionError
 
-from eventapi.config import SsmParam, ssm_name
+from eventapi.contract import SsmParam, ssm_name
 from eventapi.deploy import DeployError, ExitCode, publish, rotate_key
 from eventapi.deploy.__main__ import main
 from eventapi.deploy.keys import ceil_hour

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import time_machine
 
-from eventapi.config import SsmParam, ssm_name
+from eventapi.contract import SsmParam, ssm_name
 from eventapi.deploy import DeployError, ExitCode, finish_rotation, publish, renew_key, rotate_key, show
 from tests.deploy.conftest import NOW, CallLog, Deployed, ssm_values
 

@@ -11,7 +11,8 @@ import pytest
 import time_machine
 
 from eventapi.client.config import EventsConfig
-from eventapi.config import SsmParam, load_stage, ssm_name
+from eventapi.config import load_stage
+from eventapi.contract import SsmParam, ssm_name
 from eventapi.deploy import DeployError, ExitCode, publish
 from eventapi.outputs import Output
 from tests.deploy.conftest import (

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from eventapi.client.config import EventsConfig
-from eventapi.config import DomainConfig, SsmParam, load_stage, ssm_name
+from eventapi.config import DomainConfig, load_stage
+from eventapi.contract import SsmParam, ssm_name
 from eventapi.deploy import publish
 from eventapi.outputs import Output
 from eventapi.protocol.auth import ApiKeyAuth

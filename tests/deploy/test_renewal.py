@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from eventapi.config import SsmParam, StageConfig, api_key_expiry, load_stage, ssm_name
+from eventapi.config import StageConfig, api_key_expiry, load_stage
+from eventapi.contract import SsmParam, ssm_name
 from eventapi.deploy import publish, rotate_key
 from eventapi.deploy.renewer import STAGE_ENV, RenewalFailed, main, run, stage_environment, stage_from_environment
 from tests.deploy.conftest import STAGES, CallLog, create_api, create_key, create_stack, outputs_for, write_project

@@ -15,7 +15,7 @@ import pytest
 
 from eventapi.client import CognitoInfo, EventsClient, EventsConfig, Iam, Token
 from eventapi.client.errors import UnauthorizedError
-from eventapi.config import AuthMode
+from eventapi.protocol.modes import AuthMode
 from tests.e2e.conftest import ROOT, offline_env, start_up
 
 pytestmark = pytest.mark.clock

@@ -1,5 +1,8 @@
 """The browser demo (web/) in headless Chromium against a local Event API: subscribe, post, receive, reconnect; and
-`eventapi-local web` (make web): the page it serves, in two windows, over plain http/ws and over https/wss."""
+`eventapi-local web` (make web): the page it serves, in two windows, over plain http/ws and over https/wss.
+
+The browser is one already installed (tests/e2e/browser.py): without one these tests skip, saying so in one line,
+unless EVENTAPI_REQUIRE_BROWSER=1 (.ci/run), which makes that an error."""
 
 from __future__ import annotations
 
@@ -25,28 +28,37 @@ from cryptography.hazmat.primitives import serialization
 from eventapi.client import EventsConfig
 from eventapi.local import LocalApiKey, LocalApiSpec, LocalSettings, new_api_key
 from eventapi.local.server import LocalServer
+from tests.e2e.browser import browser_or_skip, find_browser
 from tests.e2e.conftest import ARTICLE_ID, NODE_DIR, ROOT, read_api_key, start_up
 
 pytestmark = [pytest.mark.slow, pytest.mark.clock]  # `web` runs a local deploy (moto, the local CA)
 
 WEB = ROOT / "web"
 DEV_TEMPLATE = ROOT / "tests" / "infra" / "snapshots" / "Social-dev.template.json"
-CHROMIUM = "/usr/bin/chromium"
 STEP_TIMEOUT = 20.0
 CHILD_CHANNEL = f"/default/comments/{ARTICLE_ID}/new"
 SEED_COMMENT = {"date": "just now", "author": "jesse millman"}  # the seed post's test event, a fresh id each
 
 
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The installed browser's path (first of the fixtures: a skip comes before any server or synth starts)."""
+    return browser_or_skip(find_browser())
+
+
 def browser_command(script: str = "web_demo.mjs") -> list[str]:
-    """`node tests/e2e/node/<script>`; fails (never skips) when Node, Chromium or playwright-core is missing."""
+    """`node tests/e2e/node/<script>`; fails (never skips) when Node or playwright-core is missing."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not on PATH; install Node 20+ (make test needs it)")
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing; install Debian's chromium (apt-get install chromium), as make test does")
     if not (ROOT / "node_modules" / "playwright-core" / "package.json").is_file():
         pytest.fail("node_modules/playwright-core is missing; run `make install` (npm ci) first")
     return [node, str(NODE_DIR / script)]
+
+
+def browser_env(chromium: str) -> dict[str, str]:
+    """The driver's environment: CHROMIUM names the browser tests/e2e/node/chromium.mjs launches."""
+    return {**os.environ, "CHROMIUM": chromium}
 
 
 @pytest.fixture
@@ -117,14 +129,14 @@ class Browser:
 
 
 async def test_page_posts_and_receives_comments_and_reconnects(
-    api: tuple[LocalServer, EventsConfig], site: str, tmp_path: Path
+    chromium: str, api: tuple[LocalServer, EventsConfig], site: str, tmp_path: Path
 ) -> None:
     """The page subscribes, renders its own and a Python-published comment as text, and resubscribes after a drop."""
     server, config = api
     assert config.api_key is not None
     screenshot = tmp_path / "web-demo.png"
     proc = await asyncio.create_subprocess_exec(
-        *browser_command(), site, str(screenshot), cwd=ROOT,
+        *browser_command(), site, str(screenshot), cwd=ROOT, env=browser_env(chromium),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     browser = Browser(proc)
@@ -185,7 +197,7 @@ def spki_sha256(cert_file: Path) -> str:
 
 @pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
 def test_web_serves_the_page_and_two_windows_see_each_others_comments(
-    tls: bool, dev_template: Path, state_dir: Path, tmp_path: Path
+    chromium: str, tls: bool, dev_template: Path, state_dir: Path, tmp_path: Path
 ) -> None:
     """`eventapi-local web` prints the page URL; a comment posted in one window shows in another; SIGTERM stops all."""
     tls_port = "0" if tls else "-1"
@@ -203,8 +215,8 @@ def test_web_serves_the_page_and_two_windows_see_each_others_comments(
                 in out.splitlines())  # fmt: skip
         # When two windows open the printed URL and the first posts a comment
         extra = [spki_sha256(state_dir / "server.pem")] if tls else []
-        done = subprocess.run([*browser_command("web_two_pages.mjs"), page, *extra], cwd=ROOT, capture_output=True,
-                              text=True, timeout=60, check=False)  # fmt: skip
+        done = subprocess.run([*browser_command("web_two_pages.mjs"), page, *extra], cwd=ROOT, env=browser_env(chromium),
+                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
         assert done.returncode == 0, done.stderr
         # Then both show it, subscribed, with no page or console error
         comment = {"author": "jesse millman", "content": "unreal blog post my guy, sockets are great!"}

@@ -12,11 +12,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from eventapi.config import AuthMode
 from eventapi.local import IamCredential, LocalApiKey, LocalApiSpec, LocalSettings
 from eventapi.local.issuer import LocalIssuer, token_rules
 from eventapi.local.server import LocalServer
 from eventapi.protocol import ApiKeyAuth, IamAuth, TokenAuth, subprotocols
+from eventapi.protocol.modes import AuthMode
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "da2-" + "a" * 26

@@ -7,9 +7,9 @@ import time
 import aiohttp
 import pytest
 
-from eventapi.config import AuthMode
 from eventapi.local.server import LocalServer
 from eventapi.protocol import TokenAuth
+from eventapi.protocol.modes import AuthMode
 
 from . import authorizers
 from .conftest import (

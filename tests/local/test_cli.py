@@ -11,12 +11,12 @@ import sys
 
 import aiohttp
 
-from eventapi.config import AuthMode
 from eventapi.local.__main__ import main
 from eventapi.local.issuer import LocalIssuer, token_rules
 from eventapi.local.settings import LocalSettings
 from eventapi.local.template import LocalApiSpec
 from eventapi.protocol import subprotocols
+from eventapi.protocol.modes import AuthMode
 
 from .conftest import conformance_template
 

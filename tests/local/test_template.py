@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from eventapi.config import AuthMode
 from eventapi.local import LocalApiSpec, TemplateError
 from eventapi.local.template_sources import not_emulated
+from eventapi.protocol.modes import AuthMode
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL = ROOT / "tests" / "infra" / "snapshots" / "Social-full.template.json"

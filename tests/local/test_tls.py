@@ -54,8 +54,8 @@ def test_ca_reused_and_names(tmp_path) -> None:
 
 def test_issuer_key_survives_restart(tmp_path) -> None:
     """A token minted before a restart verifies after it (the issuer key is persisted)."""
-    from eventapi.config import AuthMode
     from eventapi.local.issuer import LocalIssuer, TokenRules
+    from eventapi.protocol.modes import AuthMode
 
     rules = TokenRules(AuthMode.OPENID_CONNECT, "https://issuer.example.com")
     tok = LocalIssuer.load_or_create(tmp_path).mint(rules, user="bob")

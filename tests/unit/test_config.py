@@ -15,15 +15,14 @@ from eventapi.config import (
     API_KEY_MIN_DAYS,
     DEPLOY_MARGIN,
     MAX_HANDLER_CHARS,
-    AuthMode,
     ConfigError,
-    SsmParam,
     api_key_deployable_days,
     api_key_expiry,
     load_config,
     parse_config,
-    ssm_name,
 )
+from eventapi.contract import SsmParam, ssm_name
+from eventapi.protocol.modes import AuthMode
 
 pytestmark = pytest.mark.clock
 

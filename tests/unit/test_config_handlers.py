@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from eventapi.config import load_config, parse_config
-from eventapi.config_handlers import DataSourceKind, HandlerSide, InvokeType
+from eventapi.config import DataSourceKind, HandlerSide, InvokeType, load_config, parse_config
 from tests.unit.test_config import error_of
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from eventapi.config import (
+    RULE_IDS,
     AlarmThresholds,
     DomainConfig,
     MonitoringConfig,
@@ -15,7 +16,6 @@ from eventapi.config import (
     load_config,
     parse_config,
 )
-from eventapi.infra.rules import RULE_IDS
 from tests.unit.test_config import ROOT, _with, error_of
 
 PROD = "eventapi.stages.prod"

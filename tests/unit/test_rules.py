@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from eventapi.infra.rules import RENEWAL_METADATA, RULE_IDS, RULES, StackView, findings, is_prod
+from eventapi.config import RULE_IDS
+from eventapi.infra.rules import RENEWAL_METADATA, RULES, StackView, findings, is_prod
 
 TODAY = date(2026, 11, 15)
 API = "Api"
@@ -59,8 +60,10 @@ PROD_OK = {**WAF, **ALARM}
 
 
 def test_rule_ids_are_unique_and_explained() -> None:
-    """Every rule has its own EventApi-<suffix> id and a one-line explanation."""
+    """Every rule has its own EventApi-<suffix> id and a one-line explanation, and every id the config accepts in
+    `rules.acknowledge` (eventapi.config owns them) has its rule."""
     assert len(set(RULE_IDS)) == len(RULES)
+    assert tuple(rule.id for rule in RULES) == RULE_IDS
     for rule in RULES:
         assert rule.id.startswith("EventApi-") and "\n" not in rule.explanation and rule.explanation.endswith(".")
 

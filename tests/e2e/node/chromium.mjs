@@ -1,9 +1,15 @@
-// Debian's headless Chromium through playwright-core, as the browser tests launch it, and a watchdog for them.
+// An installed headless Chromium through playwright-core, as the browser tests launch it, and a watchdog for them.
+// CHROMIUM is the browser's path: tests/e2e/browser.py finds it ($CHROME_PATH, chromium or google-chrome).
 import { chromium } from 'playwright-core'
+
+if (!process.env.CHROMIUM) {
+  process.stderr.write('CHROMIUM is not set: the browser tests pass the path of an installed Chromium\n')
+  process.exit(2)
+}
 
 // The flags this machine's headless Chromium needs (no sandbox as root, no background network to Google).
 export const launchChromium = (extraArgs = []) => chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  executablePath: process.env.CHROMIUM,
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync', ...extraArgs],

@@ -1,4 +1,4 @@
-// Drives the browser demo (web/) in Debian's headless Chromium with playwright-core, for tests/e2e/test_web.py.
+// Drives the browser demo (web/) in an installed headless Chromium with playwright-core, for tests/e2e/test_web.py.
 //
 // Usage: node web_demo.mjs <page url> <screenshot.png>
 // The page URL serves web/ with an events.json next to it. Prints one JSON line per step and waits between

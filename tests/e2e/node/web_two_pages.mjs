@@ -1,4 +1,4 @@
-// Two windows of the page `make web` serves, in Debian's headless Chromium (playwright-core), for
+// Two windows of the page `make web` serves, in an installed headless Chromium (playwright-core), for
 // tests/e2e/test_web.py: a comment posted in the first shows up in the second.
 //
 // Usage: node web_two_pages.mjs <page url> [<trusted server certificate SPKI sha256, base64>]

@@ -14,7 +14,6 @@ from botocore.credentials import Credentials
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eventapi.config import AuthMode
 from eventapi.protocol import (
     ApiKeyAuth,
     AuthFormatError,
@@ -34,6 +33,7 @@ from eventapi.protocol import (
     upgrade_headers,
     verify_iam_signature,
 )
+from eventapi.protocol.modes import AuthMode
 
 HOST = "abc123.appsync-api.eu-west-1.amazonaws.com"
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)

@@ -1,14 +1,9 @@
-"""Namespace handlers and data sources in the stage config: parsed and validated, frozen.
+"""A stage's `dataSources`: what a namespace's handlers may talk to, parsed and validated, frozen.
 
-A namespace's `onPublish` / `onSubscribe` each take one of:
-- `{"code": "handlers/x.js"}`: an APPSYNC_JS handler (a function export);
-- `{"code": "handlers/x.js", "dataSource": "<name>"}`: a handler object with `request(ctx)` / `response(ctx)`;
-- `{"lambda": "<lambda data source>", "invokeType": "REQUEST_RESPONSE" | "EVENT"}`: a direct Lambda integration.
-The older `"handler": "handlers/x.js"` stays valid: the same as `code` on both sides with no data source.
-
-A stage's `dataSources` are named `lambda` (a Python function of this app from `functions/<name>/`, or an existing
-function by ARN), `dynamodb` (a table the stack makes, or an existing one by name), `http` or `eventbridge`.
-Every bad value raises `ConfigError` (one line naming the field, the value and what is allowed). Pure Python.
+A data source is named and is one of `lambda` (a Python function of this app from `functions/<name>/`, or an
+existing function by ARN), `dynamodb` (a table the stack makes, or an existing one by name), `http` or
+`eventbridge`; see docs/handlers.md. Every bad value raises `ConfigError` (one line naming the field, the value and
+what is allowed). Pure Python.
 """
 
 from __future__ import annotations
@@ -19,10 +14,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from eventapi.config import LAMBDA_ARN_RE, ConfigError
-from eventapi.config import _did_you_mean as did_you_mean
-from eventapi.config import _Obj as Obj
-from eventapi.config import _show as show
+from eventapi.config.auth import LAMBDA_ARN_RE
+from eventapi.config.fields import ConfigError, Obj, did_you_mean, show
 
 FUNCTIONS_DIR = "functions"
 FUNCTION_ENTRY = "handler.handler"  # functions/<name>/handler.py, def handler(event, context)
@@ -37,7 +30,6 @@ EVENT_BUS_ARN_RE = re.compile(
 )
 LAMBDA_TIMEOUT_MAX = 900
 LAMBDA_MEMORY_MIN, LAMBDA_MEMORY_MAX = 128, 10_240
-SIDES = ("onPublish", "onSubscribe")
 
 
 class DataSourceKind(StrEnum):
@@ -56,11 +48,6 @@ class DataSourceKind(StrEnum):
             "http": "HTTP",
             "eventbridge": "AMAZON_EVENTBRIDGE",
         }[self.value]
-
-
-class InvokeType(StrEnum):
-    REQUEST_RESPONSE = "REQUEST_RESPONSE"
-    EVENT = "EVENT"
 
 
 @dataclass(frozen=True)
@@ -98,21 +85,7 @@ class DataSourceConfig:
     event_bus_arn: str | None = None
 
 
-@dataclass(frozen=True)
-class HandlerSide:
-    """How one side (onPublish or onSubscribe) of a namespace runs."""
-
-    code: str | None = None  # path of the namespace's code file (one file per namespace, as in AppSync)
-    data_source: str | None = None  # for code: the data source its request/response talk to
-    lambda_: str | None = None  # a direct Lambda integration: the lambda data source's name
-    invoke_type: InvokeType = InvokeType.REQUEST_RESPONSE
-
-    @property
-    def direct(self) -> bool:
-        return self.lambda_ is not None
-
-
-# --- data sources ------------------------------------------------------------------------------------------------
+# --- parsing -----------------------------------------------------------------------------------------------------
 
 
 def parse_data_sources(node: Obj, app: str, stage: str, root: Path) -> tuple[DataSourceConfig, ...]:
@@ -232,91 +205,3 @@ _PARSERS = {
     DataSourceKind.HTTP: _http,
     DataSourceKind.EVENTBRIDGE: _eventbridge,
 }
-
-
-# --- namespace handlers -------------------------------------------------------------------------------------------
-
-
-def parse_handler_sides(
-    ns: Obj, sources: tuple[DataSourceConfig, ...]
-) -> tuple[HandlerSide | None, HandlerSide | None, tuple[str, str] | None]:
-    """(onPublish, onSubscribe, (field path, code path) of the namespace's one code file or None)."""
-    by_name = {s.name: s for s in sources}
-    legacy = ns.get("handler", str, None, "a path to a .js file under handlers/")
-    sides: dict[str, HandlerSide | None] = {}
-    code: tuple[str, str] | None = None
-    if legacy is not None:
-        if ns.has("onPublish") or ns.has("onSubscribe"):
-            raise ConfigError(
-                ns.at("handler"),
-                'give either handler or onPublish/onSubscribe; write {"onPublish": {"code": '
-                f'"{legacy}"}}, "onSubscribe": {{"code": "{legacy}"}}}} instead',
-            )
-        return HandlerSide(code=legacy), HandlerSide(code=legacy), (ns.at("handler"), legacy)
-    for side in SIDES:
-        if not ns.has(side):
-            sides[side] = None
-            continue
-        obj = ns.obj(side, ("code", "dataSource", "lambda", "invokeType"))
-        parsed = _side(obj, by_name)
-        if parsed.code is not None:
-            if code is not None and code[1] != parsed.code:
-                raise ConfigError(
-                    obj.at("code"),
-                    f"{parsed.code!r} differs from {code[0]} {code[1]!r}; a namespace has one code file: "
-                    "export onPublish and onSubscribe from it",
-                )
-            code = code or (obj.at("code"), parsed.code)
-        sides[side] = parsed
-    return sides["onPublish"], sides["onSubscribe"], code
-
-
-def _side(obj: Obj, by_name: dict[str, DataSourceConfig]) -> HandlerSide:
-    code = obj.get("code", str, None, "a path to a .js file under handlers/")
-    data_source = obj.get("dataSource", str, None, "the name of a data source of this stage")
-    lam = obj.get("lambda", str, None, "the name of a lambda data source of this stage")
-    invoke = obj.get("invokeType", str, None, "REQUEST_RESPONSE or EVENT")
-    if lam is not None and (code is not None or data_source is not None):
-        raise ConfigError(
-            obj.path, "give either lambda (a direct Lambda integration, no code) or code (with an optional dataSource)"
-        )
-    if lam is None and code is None:
-        raise ConfigError(
-            obj.path, 'give code ("handlers/x.js"), code and dataSource, or lambda (a lambda data source name)'
-        )
-    if invoke is not None and lam is None:
-        raise ConfigError(obj.at("invokeType"), "applies to a direct Lambda integration only (with lambda)")
-    if invoke is not None and invoke not in InvokeType.__members__:
-        raise ConfigError(obj.at("invokeType"), f"{show(invoke)} is not allowed; expected REQUEST_RESPONSE or EVENT")
-    for key, name, kinds in (("dataSource", data_source, None), ("lambda", lam, (DataSourceKind.LAMBDA,))):
-        if name is None:
-            continue
-        source = by_name.get(name)
-        if source is None:
-            known = sorted(by_name)
-            raise ConfigError(
-                obj.at(key),
-                f"{name!r} is not a data source of this stage{did_you_mean(name, known)}; "
-                f"defined: {', '.join(known) or 'none (add dataSources)'}",
-            )
-        if kinds is not None and source.kind not in kinds:
-            raise ConfigError(
-                obj.at(key), f"{name!r} is a {source.kind} data source; a direct integration needs lambda"
-            )
-    return HandlerSide(
-        code=code, data_source=data_source, lambda_=lam, invoke_type=InvokeType(invoke or "REQUEST_RESPONSE")
-    )
-
-
-# --- regular expressions in config -------------------------------------------------------------------------------
-
-
-def regex(obj: Obj, key: str) -> str | None:
-    """A config string that must be a valid regular expression (Python's `re` stands in for AppSync's engine)."""
-    value = obj.get(key, str, None, "a regular expression")
-    if value is not None:
-        try:
-            re.compile(value)
-        except re.error as err:
-            raise ConfigError(obj.at(key), f"{show(value)} is not a valid regular expression: {err}") from None
-    return value
