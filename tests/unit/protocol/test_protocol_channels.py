@@ -125,9 +125,9 @@ def test_wildcard_rejected_in_published_channel_object() -> None:
 
 def test_matching_patterns_of_a_channel() -> None:
     """A publish to `/a/b/c` reaches the patterns `/a/b/c`, `/*`, `/a/*` and `/a/b/*` (and `/*` cannot be parsed)."""
-    assert parse_publish_channel("/a/b/c").matching_patterns() == (
+    assert parse_publish_channel("/a/b/c").matching_patterns() == [
         ("a", "b", "c"),
         ("*",),
         ("a", "*"),
         ("a", "b", "*"),
-    )
+    ]
