@@ -50,7 +50,7 @@ TARGETS: dict[str, Target] = {
     # The whole of tests/deploy takes minutes per run (moto, CLI subprocesses): the tests of these two modules.
     "deploy": Target(
         modules=("eventapi/deploy/keys.py", "eventapi/deploy/params.py"),
-        tests=("tests/deploy/test_keys_params.py",),
+        tests=("tests/deploy/test_key_rules.py", "tests/deploy/test_ssm_params.py"),
     ),
     # The local server's auth and subscription code, and the client's auth and redirect handling: named by their
     # current files (server.py and client.py are being split; update these when they are).
