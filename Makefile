@@ -16,7 +16,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install synth diff deploy destroy demo local web lint test test-at test-clock bench clean review smoke ci-deploy deploy-assembly diff-assembly
+.PHONY: help install synth diff deploy destroy demo local web lint test test-at test-clock bench mutation clean review smoke ci-deploy deploy-assembly diff-assembly
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -113,6 +113,10 @@ test-clock: ## Run the clock-sensitive tests at each of CLOCK_INSTANTS
 bench: $(STAMPS)/venv ## Run the benchmarks (figures and ratios, not pass/fail)
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
 
+# Not part of `make test`: each target reruns its tests once per mutant (minutes per target, not seconds).
+mutation: $(STAMPS)/venv ## Mutation-test the security and correctness modules, score per module: make mutation [TARGETS='protocol deploy']
+	@$(PY) mutation/run.py $(TARGETS)
+
 # --- CI/CD (the `ci` section of cdk.json; .github/workflows) -------------------------------------------------------
 # A stage's stack name, from the one definition in eventapi.config (STAGE passes through the environment).
 STACK_OF_STAGE = $$(STAGE=$(STAGE) $(PY) -c 'import os; from eventapi.config import load_stage; print(load_stage(os.environ["STAGE"]).stack_name)')
@@ -145,4 +149,4 @@ diff-assembly: install ## cdk diff of a stage from an already synthesized cdk.ou
 	$(CDK) diff --app cdk.out "$(STACK_OF_STAGE)" --no-change-set
 
 clean: ## Remove build output (keeps the venv and node_modules)
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache mutants
