@@ -89,8 +89,8 @@ lint: install ## ruff (format + check), mypy --strict, eslint (APPSYNC_JS) on ha
 
 # pytest's exit 5 (no test collected, or every one deselected) fails the target, and says so.
 NO_TEST_RAN = || { rc=$$?; [ $$rc -ne 5 ] || echo "error: pytest ran no test (exit 5); check PYTEST_ARGS" >&2; exit $$rc; }
-# In parallel (pytest-xdist, a worker per core): tests that share what cannot be shared carry @pytest.mark.xdist_group
-# (README, Developing). `make test PYTEST_PARALLEL=` runs serially. The browser tests use an installed Chromium
+# In parallel (pytest-xdist, a worker per core): the tests that must not run beside each other share an xdist group,
+# given in tests/conftest.py (README, Developing). `make test PYTEST_PARALLEL=` runs serially. The browser tests use an installed Chromium
 # (CHROME_PATH, chromium or google-chrome) and skip without one; .ci/run installs it and requires it.
 PYTEST_PARALLEL ?= -n auto --dist loadgroup
 
