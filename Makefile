@@ -16,7 +16,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install synth diff deploy destroy demo local web lint test test-at test-clock bench clean review smoke ci-deploy deploy-assembly diff-assembly
+.PHONY: help install synth diff deploy destroy demo local web lint test test-at test-clock bench mutation clean review smoke ci-deploy deploy-assembly diff-assembly
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -89,8 +89,8 @@ lint: install ## ruff (format + check), mypy --strict, eslint (APPSYNC_JS) on ha
 
 # pytest's exit 5 (no test collected, or every one deselected) fails the target, and says so.
 NO_TEST_RAN = || { rc=$$?; [ $$rc -ne 5 ] || echo "error: pytest ran no test (exit 5); check PYTEST_ARGS" >&2; exit $$rc; }
-# In parallel (pytest-xdist, a worker per core): tests that share what cannot be shared carry @pytest.mark.xdist_group
-# (README, Developing). `make test PYTEST_PARALLEL=` runs serially. The browser tests use an installed Chromium
+# In parallel (pytest-xdist, a worker per core): the tests that must not run beside each other share an xdist group,
+# given in tests/conftest.py (README, Developing). `make test PYTEST_PARALLEL=` runs serially. The browser tests use an installed Chromium
 # (CHROME_PATH, chromium or google-chrome) and skip without one; .ci/run installs it and requires it.
 PYTEST_PARALLEL ?= -n auto --dist loadgroup
 
@@ -112,6 +112,10 @@ test-clock: ## Run the clock-sensitive tests at each of CLOCK_INSTANTS
 
 bench: $(STAMPS)/venv ## Run the benchmarks (figures and ratios, not pass/fail)
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+
+# Not part of `make test`: each target reruns its tests once per mutant (minutes per target, not seconds).
+mutation: $(STAMPS)/venv ## Mutation-test the security and correctness modules, score per module: make mutation [TARGETS='protocol deploy']
+	@$(PY) mutation/run.py $(TARGETS)
 
 # --- CI/CD (the `ci` section of cdk.json; .github/workflows) -------------------------------------------------------
 # A stage's stack name, from the one definition in eventapi.config (STAGE passes through the environment).
@@ -145,4 +149,4 @@ diff-assembly: install ## cdk diff of a stage from an already synthesized cdk.ou
 	$(CDK) diff --app cdk.out "$(STACK_OF_STAGE)" --no-change-set
 
 clean: ## Remove build output (keeps the venv and node_modules)
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache mutants

@@ -4,7 +4,8 @@
     npx cdk synth                          # every stage in cdk.json
     npx cdk synth --context stage=prod     # one stage
 
-A bad config value ends synth with one line on stderr naming the field, the value and what is allowed.
+A bad config value ends synth with one line on stderr naming the field, the value and what is allowed, and exit
+code 3 (`eventapi.exits.ExitCode.CONFIG`); any other failure with one line and exit code 1.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from eventapi.config import CONTEXT_KEY, ConfigError, parse_config, parse_context_json, read_cdk_context
+from eventapi.exits import ExitCode, unexpected_line
 from eventapi.handler_checks import check_stage_code
 from eventapi.infra.nag import EventApiChecks
+from eventapi.protocol.auth import mask_credentials
 from stacks.ci_stack import CiStack
 from stacks.event_api_stack import EventApiStack
 
@@ -72,8 +75,11 @@ def main() -> int:
         build_app().synth()
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+        return ExitCode.CONFIG
+    except Exception as err:  # e.g. a rule pack's finding: its report is printed above; one line here, no jsii trace
+        print(unexpected_line("error: synth", err, mask_credentials), file=sys.stderr)
+        return ExitCode.UNEXPECTED
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ def raise_fd_limit() -> int:
 def serve_local(port_file: str) -> None:
     import logging
 
-    from eventapi.local import ApiKey, LocalApiSpec, LocalSettings
+    from eventapi.local import LocalApiKey, LocalApiSpec, LocalSettings
     from eventapi.local.server import LocalServer
 
     raise_fd_limit()
@@ -83,7 +83,7 @@ def serve_local(port_file: str) -> None:
     }
     spec = LocalApiSpec.from_template(template)
     state = Path(tempfile.mkdtemp(prefix="bench-state-"))
-    settings = LocalSettings(host=HOST, port=0, state_dir=state, api_keys=(ApiKey(API_KEY),))
+    settings = LocalSettings(host=HOST, port=0, state_dir=state, api_keys=(LocalApiKey(API_KEY),))
 
     async def main() -> None:
         async with LocalServer(spec, settings) as server:

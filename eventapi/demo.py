@@ -29,17 +29,11 @@ from pathlib import Path
 from typing import Any, Final
 
 from eventapi.client import EventsClient, EventsConfig, EventsError
+from eventapi.exits import ExitCode, unexpected_line
+from eventapi.local.aws_env import local_aws_env
 from eventapi.local.control_plane import PortInUseError
-from eventapi.local.local_deploy import (
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_PORT_IN_USE,
-    EXIT_SCENARIO,
-    DeployOptions,
-    LocalDeployError,
-    LocalDeployment,
-    client_env,
-)
+from eventapi.local.local_deploy import DeployOptions, LocalDeployError, LocalDeployment
+from eventapi.protocol.auth import mask_credentials
 
 PROG: Final = "eventapi demo"
 ARTICLE_ID: Final = "0192ec6b-b12f-708f-8ea9-b1d48c993be2"  # the seed post's placeholder article id
@@ -100,18 +94,18 @@ async def run_demo(options: DeployOptions, *, out: Callable[[str], None], timeou
     async with LocalDeployment(options, log=out) as deployment:
         dep = deployment.deployed
         assert dep is not None
-        # Configure the process as a client app pointed at the local stand-in would be, then read SSM.
-        os.environ.update(client_env(dep.moto_url, dep.region))
-        os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
-            os.environ.pop(name, None)
+        # Configure the process as a client app pointed at the local stand-in would be (none of the caller's AWS
+        # settings), then read SSM.
+        env = local_aws_env(dep.moto_url, dep.region)
+        os.environ.clear()
+        os.environ.update(env)
         config = await asyncio.to_thread(EventsConfig.from_ssm, stage=dep.stage, project_root=options.project_root)
         key = f"; the key from SecureString {dep.api_key_parameter} (value not shown)" if dep.api_key_parameter else ""
         out(f"client      config read from SSM {dep.config_parameter}{key}")
         namespace = "default" if "default" in dep.namespaces else dep.namespaces[0]
         await scenario(config, ca_file=dep.ca_cert, namespace=namespace, out=out, timeout=timeout)
     out("demo ok: comment received; moto and the local Event API are stopped")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,19 +143,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(run_demo(options, out=out, timeout=args.timeout))
     except PortInUseError as err:
         print(f"{PROG}: {err}", file=sys.stderr)
-        return EXIT_PORT_IN_USE
+        return ExitCode.PORT_IN_USE
     except LocalDeployError as err:
         print(f"{PROG}: {err}", file=sys.stderr)
         return err.code
     except (ScenarioError, EventsError, TimeoutError) as err:
         print(f"{PROG}: the scenario failed: {type(err).__name__}: {err}", file=sys.stderr)
-        return EXIT_SCENARIO
+        return ExitCode.SCENARIO
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as err:
-        print(f"{PROG}: unexpected error: {type(err).__name__}: {err}", file=sys.stderr)
-        return EXIT_FAILED
+        return ExitCode.INTERRUPTED
+    except Exception as err:  # one line, no traceback (it could quote a credential)
+        print(unexpected_line(PROG, err, mask_credentials), file=sys.stderr)
+        return ExitCode.UNEXPECTED
 
 
 if __name__ == "__main__":

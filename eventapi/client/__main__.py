@@ -6,7 +6,8 @@
 
 Config comes from SSM (`--stage` or `--prefix`, with `--profile`/`--region`; boto3 honours AWS_ENDPOINT_URL) or
 a file (`--config-file`). Tokens for Cognito/OIDC/Lambda auth are read from $EVENTAPI_AUTH_TOKEN, never from
-the command line. Errors are one line on stderr; exit codes are below. The API key is never printed.
+the command line. Errors are one line on stderr, with the exit codes of `eventapi.exits`. The API key is never
+printed.
 """
 
 from __future__ import annotations
@@ -33,29 +34,21 @@ from eventapi.client.errors import (
     UnexpectedResponseError,
     one_line,
 )
-from eventapi.client.smoke import EXIT_NO_CREDENTIALS, RECEIVE_TIMEOUT, credential_modes, run_smoke
+from eventapi.client.smoke import RECEIVE_TIMEOUT, credential_modes, run_smoke
 from eventapi.client.smoke import __doc__ as smoke_doc
 from eventapi.config import ConfigError
+from eventapi.exits import MAX_LINE, ExitCode, unexpected_line
 from eventapi.protocol import ChannelError, strict_loads
+from eventapi.protocol.auth import mask_credentials
 from eventapi.protocol.modes import AuthMode
 
-EXIT_OK = 0
-EXIT_USAGE = 2  # argparse's own code for bad arguments
-EXIT_CONFIG = 3  # no usable config (file, SSM, cdk.json stage)
-EXIT_AUTH = 4  # the service said Unauthorized
-EXIT_REJECTED = 5  # the service refused the request (bad channel, too many events, ...)
-EXIT_FAILED_EVENTS = 6  # publish answered, but some events are in failed[]
-EXIT_CONNECTION = 7  # network: cannot connect, socket lost, timeout
-EXIT_UNEXPECTED_RESPONSE = 11  # not an Event API's answer: a redirect, an unknown status, a 2xx of the wrong shape
-EXIT_INTERRUPTED = 130  # Ctrl-C
-# `smoke` adds EXIT_SMOKE_FAILED (8), EXIT_NOT_REFUSED (9) and EXIT_NO_CREDENTIALS (10): see eventapi/client/smoke.py
 TOKEN_ENV = "EVENTAPI_AUTH_TOKEN"  # noqa: S105 - the name of a variable, not a token
 AUTH_CHOICES = {"api-key": AuthMode.API_KEY, "iam": AuthMode.AWS_IAM, "cognito": AuthMode.AMAZON_COGNITO_USER_POOLS,
                 "oidc": AuthMode.OPENID_CONNECT, "lambda": AuthMode.AWS_LAMBDA}  # fmt: skip
 
 
 class CliError(Exception):
-    def __init__(self, message: str, code: int) -> None:
+    def __init__(self, message: str, code: ExitCode) -> None:
         super().__init__(message)
         self.code = code
 
@@ -102,7 +95,7 @@ def _session(args: argparse.Namespace) -> Any:
 def load_config(args: argparse.Namespace) -> EventsConfig:
     chosen = [name for name in ("stage", "prefix", "config_file") if getattr(args, name)]
     if len(chosen) != 1:
-        raise CliError("give exactly one of --stage, --prefix or --config-file", EXIT_USAGE)
+        raise CliError("give exactly one of --stage, --prefix or --config-file", ExitCode.USAGE)
     if args.config_file:
         return EventsConfig.from_file(args.config_file)
     return EventsConfig.from_ssm(args.prefix, stage=args.stage, session=_session(args),
@@ -117,7 +110,7 @@ def make_auth(args: argparse.Namespace) -> AuthProvider:
         return Iam(_session(args))
     token = os.environ.get(TOKEN_ENV)
     if not token:
-        raise CliError(f"--auth {args.auth} needs the token in ${TOKEN_ENV}", EXIT_CONFIG)
+        raise CliError(f"--auth {args.auth} needs the token in ${TOKEN_ENV}", ExitCode.CONFIG)
     return Token(token, mode=mode)
 
 
@@ -143,9 +136,9 @@ async def smoke(args: argparse.Namespace) -> int:
             emit=lambda check: print(check.line(), flush=True),
         )
     except ValueError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
+        raise CliError(str(err), ExitCode.USAGE) from None
     failed = sum(not check.ok for check in report.checks)
-    verdict = {0: "smoke ok", EXIT_NO_CREDENTIALS: f"no credentials for any mode; give the API key in SSM, AWS "
+    verdict = {0: "smoke ok", ExitCode.UNAUTHORIZED: f"no credentials for any mode; give the API key in SSM, AWS "
                f"credentials or ${TOKEN_ENV}"}.get(report.exit_code, f"smoke failed: {failed} check(s)")  # fmt: skip
     print(f"{verdict} ({len(report.checks)} checks)", file=sys.stderr if report.exit_code else sys.stdout)
     return report.exit_code
@@ -162,14 +155,14 @@ async def run(args: argparse.Namespace) -> int:
                 try:
                     strict_loads(text)
                 except ValueError:
-                    raise CliError(f"event {text[:40]!r} is not valid JSON", EXIT_USAGE) from None
+                    raise CliError(f"event {text[:40]!r} is not valid JSON", ExitCode.USAGE) from None
                 events.append(text)
             result = await client.publish(args.channel, *events, via=args.via, raw=True)
             print(json.dumps(result.to_json(), separators=(",", ":")), flush=True)
             if result.failed:
                 print(f"error: {len(result.failed)} of {len(events)} events failed", file=sys.stderr)
-                return EXIT_FAILED_EVENTS
-            return EXIT_OK
+                return ExitCode.FAILED_EVENTS
+            return ExitCode.OK
         received = 0
         async with await client.subscribe(args.channel) as subscription:
             print(f"subscribed to {subscription.channel}", file=sys.stderr, flush=True)
@@ -183,7 +176,7 @@ async def run(args: argparse.Namespace) -> int:
                 received += 1
                 if args.count and received >= args.count:
                     break
-        return EXIT_OK
+        return ExitCode.OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -192,28 +185,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return asyncio.run(run(args))
     except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     except CliError as err:
         return _fail(str(err), err.code)
     except (EventsConfigError, ConfigError) as err:
-        return _fail(str(err), EXIT_CONFIG)
+        return _fail(str(err), ExitCode.CONFIG)
     except UnauthorizedError as err:
-        return _fail(f"unauthorized: {err}", EXIT_AUTH)
+        return _fail(f"unauthorized: {err}", ExitCode.UNAUTHORIZED)
     except UnexpectedResponseError as err:
-        return _fail(f"unexpected answer: {err}", EXIT_UNEXPECTED_RESPONSE)
+        return _fail(f"unexpected answer: {err}", ExitCode.UNEXPECTED_ANSWER)
     except ServiceError as err:
-        return _fail(f"refused: {err}", EXIT_REJECTED)
+        return _fail(f"refused: {err}", ExitCode.REFUSED)
     except ChannelError as err:
-        return _fail(str(err), EXIT_USAGE)
+        return _fail(str(err), ExitCode.USAGE)
     except (ConnectionLostError, EventsTimeoutError, ClientClosedError, OSError) as err:
-        return _fail(f"connection: {err}", EXIT_CONNECTION)
+        return _fail(f"connection: {err}", ExitCode.CONNECTION)
+    except Exception as err:  # one line, no traceback (it could quote a credential)
+        print(unexpected_line(f"error: {args.command}", err, mask_credentials), file=sys.stderr)
+        return ExitCode.UNEXPECTED
 
 
-MAX_ERROR_CHARS = 500  # an error may quote the server; keep it to a readable line
-
-
-def _fail(message: str, code: int) -> int:
-    print(f"error: {one_line(message, MAX_ERROR_CHARS)}", file=sys.stderr)
+def _fail(message: str, code: ExitCode) -> int:
+    print(f"error: {one_line(message, MAX_LINE)}", file=sys.stderr)
     return code
 
 

@@ -24,12 +24,9 @@ from eventapi.client.config import EventsConfig
 from eventapi.client.errors import ServiceError, UnauthorizedError
 from eventapi.client.subscription import Subscription
 from eventapi.contract import NamespaceInfo
+from eventapi.exits import ExitCode
 from eventapi.protocol.modes import AuthMode
 
-# Exit codes of `smoke` (the CLI's shared codes 2, 3 and 7 keep their meaning).
-EXIT_SMOKE_FAILED = 8  # something the stage should allow failed
-EXIT_NOT_REFUSED = 9  # something the stage should refuse was accepted: a security finding
-EXIT_NO_CREDENTIALS = 10  # no credentials for any auth mode the stage allows
 RECEIVE_TIMEOUT = 10.0
 FORGED_API_KEY = "da2-" + "0" * 26  # well-formed, never issued
 TOKEN_MODES = (AuthMode.AMAZON_COGNITO_USER_POOLS, AuthMode.OPENID_CONNECT, AuthMode.AWS_LAMBDA)
@@ -62,14 +59,14 @@ class SmokeReport:
     modes: tuple[AuthMode, ...] = ()
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         if not self.modes:
-            return EXIT_NO_CREDENTIALS
+            return ExitCode.UNAUTHORIZED  # no credentials for any auth mode the stage allows
         if any(not c.ok and c.refusal for c in self.checks):
-            return EXIT_NOT_REFUSED
+            return ExitCode.NOT_REFUSED
         if any(not c.ok for c in self.checks):
-            return EXIT_SMOKE_FAILED
-        return 0
+            return ExitCode.SMOKE_FAILED
+        return ExitCode.OK
 
 
 def credential_modes(

@@ -8,7 +8,7 @@ Every command takes a `boto3.Session` (no client is made at import, and no AWS S
 key), `show_export` (what clients read). Never imports aws_cdk or the client. See docs/deploy.md.
 """
 
-from eventapi.deploy.errors import DeployError, ExitCode, Redactor, mask_key
+from eventapi.deploy.errors import DeployError, Redactor, mask_key
 from eventapi.deploy.policy import deploy_policy
 from eventapi.deploy.published import client_config
 from eventapi.deploy.publishing import publish, unpublish
@@ -16,6 +16,7 @@ from eventapi.deploy.renewal import renew_key
 from eventapi.deploy.report import Report
 from eventapi.deploy.rotation import finish_rotation, rotate_key
 from eventapi.deploy.show_export import export, render_export, show
+from eventapi.exits import ExitCode
 
 __all__ = [
     "DeployError",

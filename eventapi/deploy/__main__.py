@@ -1,7 +1,8 @@
 """`python -m eventapi.deploy <command>` (console script `eventapi-deploy`): a thin CLI over the commands.
 
-Every failure is one line on stderr (`error: …`) and a distinct exit code (`ExitCode`); warnings go to stderr;
-tables (or `--json`) go to stdout. No API key is printed: everything written passes through the run's `Redactor`.
+Every failure is one line on stderr (`error: …`) and a distinct exit code (`eventapi.exits.ExitCode`); warnings go
+to stderr; tables (or `--json`) go to stdout. No API key is printed: everything written passes through the run's
+`Redactor`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, TextIO
 from eventapi.config import ACCOUNT_RE, ConfigError, load_stage
 from eventapi.deploy import preflight
 from eventapi.deploy.aws import redacted_logs
-from eventapi.deploy.errors import DeployError, ExitCode, Redactor
+from eventapi.deploy.errors import DeployError, Redactor
 from eventapi.deploy.failures import report_failure
 from eventapi.deploy.policy import deploy_policy
 from eventapi.deploy.publishing import publish, unpublish
@@ -25,6 +26,7 @@ from eventapi.deploy.renewal import renew_key
 from eventapi.deploy.report import STDOUT, ExportReport, PreflightReport, Report, ShowReport
 from eventapi.deploy.rotation import DEFAULT_GRACE_HOURS, finish_rotation, rotate_key
 from eventapi.deploy.show_export import export, show
+from eventapi.exits import ExitCode
 
 PROG = "python -m eventapi.deploy"
 
@@ -117,7 +119,7 @@ def make_session(profile: str | None) -> Any:
         return boto3.Session(profile_name=profile, region_name=os.environ.get("AWS_REGION") or None)
     except ProfileNotFound:
         raise DeployError(
-            ExitCode.NO_CREDENTIALS, f"AWS profile {profile!r} not found; check --profile / AWS_PROFILE"
+            ExitCode.UNAUTHORIZED, f"AWS profile {profile!r} not found; check --profile / AWS_PROFILE"
         ) from None
 
 
@@ -175,9 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with redacted_logs(redactor):
             result = run(args, redactor)
+        render(result, args.json, _Redacting(sys.stdout, redactor))  # type: ignore[arg-type]
     except Exception as err:  # one line, no traceback (it could quote a key)
-        return report_failure(err, redactor)
-    render(result, args.json, _Redacting(sys.stdout, redactor))  # type: ignore[arg-type]
+        return report_failure(err, redactor, args.command)
     if isinstance(result, Report):
         for warning in result.warnings:
             print(redactor(warning), file=sys.stderr)

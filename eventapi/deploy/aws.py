@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, Final
 
-from eventapi.deploy.errors import DeployError, ExitCode, Redactor
+from eventapi.deploy.errors import DeployError, Redactor
+from eventapi.exits import ExitCode
 
 MAX_ATTEMPTS: Final = 8
 USER_AGENT: Final = "eventapi-deploy"
@@ -120,7 +121,7 @@ def translate(err: Exception, action: str, resource: str, redact: Redactor, hint
             )
         if code in BAD_CREDENTIAL_CODES:
             return AwsError(
-                ExitCode.NO_CREDENTIALS,
+                ExitCode.UNAUTHORIZED,
                 f"AWS rejected the credentials ({code}); refresh them (aws sso login, or new access keys) "
                 "and run again",
                 code,
@@ -128,7 +129,7 @@ def translate(err: Exception, action: str, resource: str, redact: Redactor, hint
         return AwsError(ExitCode.AWS, f"{action} on {resource} failed: {code}: {message or 'no message'}", code)
     if isinstance(err, (sdk.NoCredentialsError, sdk.PartialCredentialsError)):
         return DeployError(
-            ExitCode.NO_CREDENTIALS,
+            ExitCode.UNAUTHORIZED,
             "no AWS credentials found; set AWS_PROFILE (or pass --profile), or AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY, and run again",
         )

@@ -1,4 +1,4 @@
-"""Failures of the post-deploy step: one exception type, one exit code per kind, one line of text.
+"""Failures of the post-deploy step: one exception type, one exit code per kind (`eventapi.exits`), one line of text.
 
 `DeployError.message` is what the CLI prints on stderr (prefixed `error: `); it says what failed and what to do.
 No message ever holds an API key: AWS error text is passed through `Redactor` before it is quoted.
@@ -7,29 +7,9 @@ No message ever holds an API key: AWS error text is passed through `Redactor` be
 from __future__ import annotations
 
 import re
-from enum import IntEnum
 from typing import Final
 
-
-class ExitCode(IntEnum):
-    """Exit codes of `python -m eventapi.deploy`; each failure kind has its own."""
-
-    OK = 0
-    UNEXPECTED = 1
-    USAGE = 2  # bad command line (argparse uses 2 too)
-    CONFIG = 3  # cdk.json / stage config invalid, or a bad option value
-    NO_CREDENTIALS = 4
-    STACK = 5  # stack missing or not in a complete state
-    OUTPUT_MISSING = 6  # a stack output the step needs is absent (or the outputs file lacks the stack)
-    NO_API_KEY = 7
-    ACCESS_DENIED = 8
-    KMS = 9
-    THROTTLED = 10
-    NOT_PUBLISHED = 11  # show/export/renew/rotate before publish
-    ROTATION = 12  # rotation in progress, none in progress, or grace period not over
-    AWS = 13  # any other AWS error, or the endpoint is unreachable
-    FILE = 14  # outputs file unreadable, export file not writable
-    NOT_BOOTSTRAPPED = 15  # preflight: no CDKToolkit stack in the stage's account and region
+from eventapi.exits import ExitCode
 
 
 class DeployError(Exception):

@@ -1,5 +1,6 @@
 """How a run of the post-deploy step fails: one line on stderr (`error: …`) that holds no key, and the exit code
-of its kind. `python -m eventapi.deploy` and `python -m eventapi.deploy.renewer` end the same way."""
+of its kind (`eventapi.exits`). `python -m eventapi.deploy` and `python -m eventapi.deploy.renewer` end the same
+way."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ import sys
 from typing import TextIO
 
 from eventapi.config import ConfigError
-from eventapi.deploy.errors import DeployError, ExitCode, Redactor
+from eventapi.deploy.errors import DeployError, Redactor
+from eventapi.exits import ExitCode, unexpected_line
 
 
-def report_failure(err: Exception, redactor: Redactor, stream: TextIO | None = None) -> ExitCode:
-    """Print `err` as one redacted line and return its exit code. Any exception: a traceback could quote a key."""
+def report_failure(err: Exception, redactor: Redactor, command: str, stream: TextIO | None = None) -> ExitCode:
+    """Print `err` as one redacted line and return its exit code; an exception no one expected is named with the
+    `command` that raised it. Any exception: a traceback could quote a key."""
     if isinstance(err, ConfigError):
-        code, message = ExitCode.CONFIG, redactor(str(err))
+        code, line = ExitCode.CONFIG, f"error: {redactor(str(err))}"
     elif isinstance(err, DeployError):
-        code, message = err.code, redactor(err.message)
+        code, line = err.code, f"error: {redactor(err.message)}"
     else:
-        code, message = ExitCode.UNEXPECTED, f"unexpected {type(err).__name__}: {redactor(' '.join(str(err).split()))}"
-    print(f"error: {message}", file=stream or sys.stderr)
+        code, line = ExitCode.UNEXPECTED, unexpected_line(f"error: {command}", err, redactor)
+    print(line, file=stream or sys.stderr)
     return code

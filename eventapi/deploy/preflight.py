@@ -21,7 +21,8 @@ from typing import Any, Final
 
 from eventapi.config import StageConfig
 from eventapi.deploy.aws import Aws
-from eventapi.deploy.errors import DeployError, ExitCode
+from eventapi.deploy.errors import DeployError
+from eventapi.exits import ExitCode
 
 TOOLKIT_STACK: Final = "CDKToolkit"  # the CDK CLI's default --toolkit-stack-name
 LOCAL_HINT: Final = "`make local` and `make demo` need no AWS account or credentials"
@@ -109,19 +110,19 @@ def check(
         default_region = core.get_config_variable("region")
     except ProfileNotFound as err:
         raise DeployError(
-            ExitCode.NO_CREDENTIALS,
+            ExitCode.UNAUTHORIZED,
             f"{what}: AWS profile {err.kwargs.get('profile')!r} is in neither {' nor '.join(credential_files(core))}; "
             f"check AWS_PROFILE / --profile; {targets(stage, stage.region)}; {LOCAL_HINT}",
         ) from None
     except BotoCoreError as err:  # a broken profile (e.g. an SSO or role setting that cannot work)
         raise DeployError(
-            ExitCode.NO_CREDENTIALS, f"{what}: AWS credentials could not be resolved ({err}); {LOCAL_HINT}"
+            ExitCode.UNAUTHORIZED, f"{what}: AWS credentials could not be resolved ({err}); {LOCAL_HINT}"
         ) from None
     # The stage's region is where its stack goes (CDK's env); only an env-agnostic stage takes the session's.
     stage_region = stage.region or region or os.environ.get("AWS_REGION") or default_region
     if credentials is None:
         raise DeployError(
-            ExitCode.NO_CREDENTIALS,
+            ExitCode.UNAUTHORIZED,
             f"{what}: no AWS credentials (looked for: {looked_for(core)}); {targets(stage, stage_region)}; "
             f"sign in (e.g. `aws sso login --profile <name>` and AWS_PROFILE=<name>) and run again; {LOCAL_HINT}",
         )
@@ -132,7 +133,7 @@ def check(
     account = str(identity["Account"])
     if stage.account and stage.account != account:
         raise DeployError(
-            ExitCode.NO_CREDENTIALS,
+            ExitCode.UNAUTHORIZED,
             f"{what}: the credentials ({credentials.method}: {identity['Arn']}) are for account {account}, but "
             f"{targets(stage, stage_region)}; use credentials for {stage.account}",
         )

@@ -12,10 +12,11 @@ from eventapi.config import StageConfig
 from eventapi.contract import AuthModes, CognitoInfo, EventsConfig, NamespaceInfo, SsmParam, iso, ssm_name
 from eventapi.deploy.aws import Aws
 from eventapi.deploy.context import Context
-from eventapi.deploy.errors import DeployError, ExitCode
+from eventapi.deploy.errors import DeployError
 from eventapi.deploy.keys import AppSyncKey, ceil_hour, list_keys
 from eventapi.deploy.params import SECURE, STRING, Param, read_params
 from eventapi.deploy.stack import StackOutputs
+from eventapi.exits import ExitCode
 
 RETIRE_MIN: Final = timedelta(hours=25)  # a retired key's shortest life: AppSync's 1-day minimum, plus an hour
 

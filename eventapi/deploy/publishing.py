@@ -12,13 +12,14 @@ from eventapi.config import ApiKeyProvider, StageConfig
 from eventapi.contract import SsmParam, ssm_name
 from eventapi.deploy.aws import Aws
 from eventapi.deploy.context import Context
-from eventapi.deploy.errors import DeployError, ExitCode, Redactor, mask_key
+from eventapi.deploy.errors import DeployError, Redactor, mask_key
 from eventapi.deploy.keys import AppSyncKey, expiry_warning, list_keys, pick_current
 from eventapi.deploy.params import Change, Param, delete_params, layout_names, owned, plan, read_params
 from eventapi.deploy.published import Rotation, client_config, desired_params
 from eventapi.deploy.renewal import extend_key, renewal_target, retire
 from eventapi.deploy.report import KeySummary, PublishReport, UnpublishReport
 from eventapi.deploy.stack import StackOutputs, describe_stack, read_outputs_file
+from eventapi.exits import ExitCode
 
 
 def publish(

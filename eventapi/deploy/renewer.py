@@ -25,9 +25,10 @@ from typing import Any, Final
 
 from eventapi.config import ConfigError, StageConfig, load_stage, parse_config, renewal_context
 from eventapi.deploy.aws import redacted_logs
-from eventapi.deploy.errors import DeployError, ExitCode, Redactor
+from eventapi.deploy.errors import DeployError, Redactor
 from eventapi.deploy.failures import report_failure
 from eventapi.deploy.renewal import renew_key
+from eventapi.exits import ExitCode
 
 STAGE_ENV: Final = "EVENTAPI_STAGE"
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stage = load_stage(args.stage, args.project_root)
         result = run({**os.environ, **stage_environment(stage)})
     except Exception as err:  # one line, no traceback (it could quote a key)
-        return report_failure(err, Redactor())
+        return report_failure(err, Redactor(), "renewer")
     print(json.dumps(result, indent=2))
     return ExitCode.OK
 

@@ -9,12 +9,13 @@ from typing import Any, Final
 from eventapi.config import ApiKeyProvider, StageConfig
 from eventapi.contract import SsmParam, iso, ssm_name
 from eventapi.deploy.context import Context
-from eventapi.deploy.errors import DeployError, ExitCode, Redactor, mask_key
+from eventapi.deploy.errors import DeployError, Redactor, mask_key
 from eventapi.deploy.keys import KEY_ROW_TYPE, AppSyncKey, list_keys, to_epoch
 from eventapi.deploy.params import SECURE, Change, Param, delete_params
 from eventapi.deploy.published import Published, Rotation, published_key, read_published, require_api_key
 from eventapi.deploy.renewal import renewal_target, retire
 from eventapi.deploy.report import FinishReport, KeySummary, RotateReport
+from eventapi.exits import ExitCode
 
 DEFAULT_GRACE_HOURS: Final = 24
 NEW_KEY: Final = "<new key>"  # stands for the key a dry run would create

@@ -15,11 +15,12 @@ from typing import Any, Final, TextIO
 from eventapi.config import StageConfig
 from eventapi.contract import ENV_DEFAULT_AUTH_MODE, EventsConfig, SsmParam, iso
 from eventapi.deploy.context import Context
-from eventapi.deploy.errors import DeployError, ExitCode, Redactor, mask_key
+from eventapi.deploy.errors import DeployError, Redactor, mask_key
 from eventapi.deploy.keys import expiry_warning
 from eventapi.deploy.params import SECURE, layout_names
 from eventapi.deploy.published import read_published
 from eventapi.deploy.report import ExportReport, Format, ShownParameter, ShowReport
+from eventapi.exits import ExitCode
 
 EXPORT_DEFAULT_PATHS: Final[dict[str, str]] = {
     "env": "eventapi.env",

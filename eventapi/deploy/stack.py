@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from eventapi.deploy.aws import Aws, AwsError
-from eventapi.deploy.errors import DeployError, ExitCode
+from eventapi.deploy.errors import DeployError
+from eventapi.exits import ExitCode
 from eventapi.outputs import Output
 
 REQUIRED: Final = (

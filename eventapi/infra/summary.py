@@ -13,6 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from eventapi.exits import ExitCode, unexpected_line
+from eventapi.protocol.auth import mask_credentials
+
 
 def _modes(entries: list[dict[str, Any]] | None) -> str:
     return ", ".join(entry["AuthType"] for entry in entries or []) or "-"
@@ -81,13 +84,19 @@ def summarize(outdir: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes (`eventapi.exits`): 0 printed, 14 no cloud assembly in the folder, 1 anything unexpected."""
     args = sys.argv[1:] if argv is None else argv
     outdir = Path(args[0] if args else "cdk.out")
     if not (outdir / "manifest.json").is_file():
         print(f"error: no synthesized app in {outdir}; run `make synth` first", file=sys.stderr)
-        return 2
-    print("\n".join(summarize(outdir)))
-    return 0
+        return ExitCode.FILE
+    try:
+        lines = summarize(outdir)
+    except Exception as err:  # one line, no traceback
+        print(unexpected_line("error: summary", err, mask_credentials), file=sys.stderr)
+        return ExitCode.UNEXPECTED
+    print("\n".join(lines))
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

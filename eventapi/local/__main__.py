@@ -2,6 +2,8 @@
 
 Each subcommand lives in its own module with `add_arguments(parser)` and `main(args) -> int`:
 `serve` (cli_serve) and `token` (cli_token). Other commands (e.g. `up`) register the same way in `COMMANDS`.
+Every command exits with a code of `eventapi.exits`; an exception none of them expected is one line on stderr
+(`eventapi-local <command>: unexpected <type>: <message>`, credentials masked) and exit code 1.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import importlib
 import importlib.util
 import sys
 from collections.abc import Sequence
+
+from eventapi.exits import ExitCode, unexpected_line
+from eventapi.protocol.auth import mask_credentials
 
 # command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -37,7 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         modules[name] = module
         module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))
     args = parser.parse_args(argv)
-    result: int = modules[args.command].main(args)
+    try:
+        result: int = modules[args.command].main(args)
+    except Exception as err:  # one line, no traceback (it could quote a credential)
+        print(unexpected_line(f"eventapi-local {args.command}", err, mask_credentials), file=sys.stderr)
+        return ExitCode.UNEXPECTED
     return result
 
 

@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from eventapi.exits import ExitCode
+
 DEFAULT_TIMEOUT = 15.0
 
 
@@ -44,4 +46,4 @@ def main(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(argv[0], argv)  # noqa: S606 - this interpreter, fixed module, arguments parsed above
-    return 1  # not reached
+    return ExitCode.UNEXPECTED  # not reached: execv replaced this process

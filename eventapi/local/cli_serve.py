@@ -1,4 +1,8 @@
-"""`eventapi-local serve --template cdk.out/Social-dev.template.json [--port 8080] [--tls-port 8443] ...`."""
+"""`eventapi-local serve --template cdk.out/Social-dev.template.json [--port 8080] [--tls-port 8443] ...`.
+
+Exit codes (`eventapi.exits`): 0 stopped, 2 a bad option value, 3 the template cannot be read, 22 cannot listen on
+a port. Errors are one line on stderr.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from eventapi.exits import ExitCode
 from eventapi.local.server import LocalServer, banner, run
 from eventapi.local.settings import (
     API_KEY_RE,
@@ -132,10 +137,14 @@ def main(args: argparse.Namespace) -> int:
     )
     try:
         spec = LocalApiSpec.from_file(args.template)
-        settings, made = settings_from_args(args)
-    except (TemplateError, ValueError) as err:
+    except TemplateError as err:
         print(f"eventapi-local serve: {err}", file=sys.stderr)
-        return 2
+        return ExitCode.CONFIG
+    try:
+        settings, made = settings_from_args(args)
+    except ValueError as err:
+        print(f"eventapi-local serve: {err}", file=sys.stderr)
+        return ExitCode.USAGE
 
     key_file = settings.state_dir / "api-key"
     if made is not None:
@@ -156,7 +165,7 @@ def main(args: argparse.Namespace) -> int:
         asyncio.run(run(spec, settings, on_started=started))
     except OSError as err:
         print(f"eventapi-local serve: cannot listen: {err}; choose another --port/--tls-port", file=sys.stderr)
-        return 3
+        return ExitCode.PORT_IN_USE
     except KeyboardInterrupt:
         pass
-    return 0
+    return ExitCode.OK

@@ -2,6 +2,7 @@
 
 The token is signed by the local issuer (its key in the state dir) with the claims the local Event API checks
 for that mode: `iss`, `aud`/`client_id`, `exp`, `token_use`, `cognito:groups` (Cognito) or `groups` (OIDC).
+Exit codes (`eventapi.exits`): 0 printed, 2 a mode the template has no provider for, 3 the template cannot be read.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from eventapi.exits import ExitCode
 from eventapi.local.issuer import LocalIssuer, TokenRules, cognito_issuer, token_rules
 from eventapi.local.settings import STATE_DIR_ENV, LocalSettings, default_state_dir
 from eventapi.local.template import LocalApiSpec, TemplateError
@@ -43,7 +45,7 @@ def main(args: argparse.Namespace) -> int:
             spec = LocalApiSpec.from_file(args.template)
         except TemplateError as err:
             print(f"eventapi-local token: {err}", file=sys.stderr)
-            return 2
+            return ExitCode.CONFIG
     mode = MODES[args.mode] if args.mode else None
     if mode is None:
         mode = (
@@ -55,7 +57,7 @@ def main(args: argparse.Namespace) -> int:
     if rules is None:
         if spec is not None and args.issuer is None:
             print(f"eventapi-local token: the API in {args.template} has no {mode} provider", file=sys.stderr)
-            return 2
+            return ExitCode.USAGE
         issuer = args.issuer or (
             f"https://cognito-idp.{settings.effective_region(None)}.amazonaws.com/"
             f"{args.user_pool_id or settings.effective_region(None) + '_local'}"
@@ -82,7 +84,7 @@ def main(args: argparse.Namespace) -> int:
             ttl_seconds=args.ttl,
         )
     )
-    return 0
+    return ExitCode.OK
 
 
 __all__ = ["add_arguments", "cognito_issuer", "main"]

@@ -5,8 +5,8 @@ Synthesizes the stage (or reads a template), starts moto (AppSync control plane 
 prints the endpoints, where the key is (its SSM name, never its value), the AWS_ENDPOINT_URL, the
 NODE_EXTRA_CA_CERTS and EVENTAPI_EXTRA_CA_CERTS lines and copy-paste client commands. See docs/local-deploy.md.
 
-Exit codes: 0 stopped cleanly (Ctrl-C or SIGTERM), 2 bad arguments, 3 cdk.json/stage/template/synth, 4 a port
-is taken, 5 the post-deploy step failed, 1 anything else. Errors are one line on stderr.
+Exit codes (`eventapi.exits`): 0 stopped cleanly (Ctrl-C or SIGTERM), 2 bad arguments, 3 cdk.json/stage/template/
+synth, 22 a port is taken, 23 the post-deploy step failed, 1 anything else. Errors are one line on stderr.
 """
 
 from __future__ import annotations
@@ -21,12 +21,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Final
 
+from eventapi.exits import ExitCode, unexpected_line
 from eventapi.local.auth import load_authorizer
 from eventapi.local.control_plane import PortInUseError
 from eventapi.local.local_deploy import (
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_PORT_IN_USE,
     Deployed,
     DeployOptions,
     LocalDeployError,
@@ -35,6 +33,7 @@ from eventapi.local.local_deploy import (
 )
 from eventapi.local.server import on_stop_signals
 from eventapi.local.settings import DEFAULT_PORT, DEFAULT_TLS_PORT, STATE_DIR_ENV, default_state_dir
+from eventapi.protocol.auth import mask_credentials
 from eventapi.trust import EXTRA_CA_CERTS_ENV
 
 PROG: Final = "eventapi-local up"
@@ -225,7 +224,7 @@ async def serve(
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await start
             out("interrupted during start-up")
-            return EXIT_OK
+            return ExitCode.OK
         stopper.cancel()
         dep = start.result()
         async with contextlib.AsyncExitStack() as attached:
@@ -235,7 +234,7 @@ async def serve(
                 write_ready_file(ready_file, dep)
             await stop.wait()
             out("stopping: closing sockets, stopping the Event API and moto ...")
-        return EXIT_OK
+        return ExitCode.OK
     finally:
         await deployment.stop()
         if ready_file is not None:
@@ -249,7 +248,7 @@ def main(args: argparse.Namespace) -> int:
         options = options_from_args(args)
     except ValueError as err:
         print(f"{PROG}: {err}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     return run(options, args.ready_file, prog=PROG)
 
 
@@ -272,15 +271,15 @@ def run(
         code = asyncio.run(serve(options, ready_file=ready_file, out=out, attach=attach))
     except PortInUseError as err:
         print(f"{prog}: {err}", file=sys.stderr)
-        return EXIT_PORT_IN_USE
+        return ExitCode.PORT_IN_USE
     except LocalDeployError as err:
         print(f"{prog}: {err}", file=sys.stderr)
         return err.code
     except KeyboardInterrupt:
-        return EXIT_OK
-    except Exception as err:  # one line, no traceback, no secrets (none are in any message we make)
-        print(f"{prog}: unexpected error: {type(err).__name__}: {err}", file=sys.stderr)
-        return EXIT_FAILED
+        return ExitCode.OK
+    except Exception as err:  # one line, no traceback, no secrets
+        print(unexpected_line(prog, err, mask_credentials), file=sys.stderr)
+        return ExitCode.UNEXPECTED
     out("stopped")
     return code
 

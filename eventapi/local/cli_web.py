@@ -9,8 +9,8 @@ TLS: by default the API's endpoints in SSM are plain http/ws on 127.0.0.1, which
 http://127.0.0.1 page with nothing to trust. `--tls-port 8443` puts https/wss endpoints in SSM and serves the page
 over https too, both with the local CA's certificate: the browser must trust the CA first (the command printed).
 
-Exit codes: those of `up` (0 stopped, 2 bad arguments, 3 cdk.json/stage/template/synth, 4 a port is taken, 5 a
-post-deploy step failed, 1 anything else). Errors are one line on stderr.
+Exit codes: those of `up` (`eventapi.exits`: 0 stopped, 2 bad arguments, 3 cdk.json/stage/template/synth or no
+web/, 22 a port is taken, 23 a post-deploy step failed, 1 anything else). Errors are one line on stderr.
 """
 
 from __future__ import annotations
@@ -25,15 +25,13 @@ from typing import Final
 
 from aiohttp import web
 
+from eventapi.exits import ExitCode
 from eventapi.local import cli_up
-from eventapi.local.local_deploy import (
-    EXIT_CONFIG,
-    Deployed,
-    LocalDeployError,
-    check_port_free,
-    publish_env,
-    run_deploy_step,
-)
+from eventapi.local.aws_env import local_aws_env
+from eventapi.local.deploy_step import LocalDeployError
+from eventapi.local.deployed import Deployed
+from eventapi.local.ports import check_port_free
+from eventapi.local.post_deploy import run_deploy_step
 from eventapi.local.tls import ensure_tls
 
 PROG: Final = "eventapi-local web"
@@ -82,7 +80,7 @@ def web_root(project_root: Path) -> Path:
     root = project_root / "web"
     if not (root / "index.html").is_file():
         raise LocalDeployError(
-            f"{root}/index.html is missing; run from the project root (or pass --project-root)", EXIT_CONFIG
+            f"{root}/index.html is missing; run from the project root (or pass --project-root)", ExitCode.CONFIG
         )
     return root
 
@@ -96,7 +94,7 @@ def attach_page(project_root: Path, host: str, port: int) -> cli_up.Attachment:
         stack.callback(shutil.rmtree, private, True)
         config_file = private / CONFIG_NAME
         argv = ("export", "--stage", dep.stage, "--format", "json", "--output", str(config_file))
-        env = publish_env(dep.moto_url, dep.region)
+        env = local_aws_env(dep.moto_url, dep.region)
         await run_deploy_step(argv, project_root=project_root, env=env, secrets=())
 
         async def config(_request: web.Request) -> web.FileResponse:
@@ -141,7 +139,7 @@ def main(args: argparse.Namespace) -> int:
             raise ValueError("--web-port: expected a port or 0 (a free one)")
     except ValueError as err:
         print(f"{PROG}: {err}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
 
     def precheck() -> None:  # fail now, not after synth and moto
         check_port_free(options.host, args.web_port, "the web page's", "--web-port")

@@ -11,21 +11,15 @@ string in those records, and turns a request aiohttp refused into one line namin
 from __future__ import annotations
 
 import logging
-import re
 import traceback
 from typing import Final
 
 from aiohttp.http_exceptions import HttpProcessingError
 
+from eventapi.protocol.auth import mask_credentials
+
 # The loggers aiohttp writes client data to (server: bad requests and handler errors; websocket: handshakes).
 AIOHTTP_LOGGERS: Final = ("aiohttp.server", "aiohttp.websocket", "aiohttp.web", "aiohttp.access")
-_SECRETS: Final = re.compile(r"header-[A-Za-z0-9_\-+/=]*|da2-[A-Za-z0-9]+")
-MASK: Final = "<redacted>"
-
-
-def mask_secrets(text: str) -> str:
-    """`text` with every `header-…` subprotocol and `da2-…` key replaced by a mask."""
-    return _SECRETS.sub(lambda m: m[0][: m[0].index("-") + 1] + MASK, text)
 
 
 class ClientDataFilter(logging.Filter):
@@ -33,7 +27,7 @@ class ClientDataFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        message = mask_secrets(record.getMessage())
+        message = mask_credentials(record.getMessage())
         if isinstance(exc, HttpProcessingError):
             # The client's mistake, answered with 400: one line, without the bytes it sent (exc.message quotes them).
             record.msg = f"{message}: {type(exc).__name__} (answered {exc.code}; request refused)"
@@ -42,7 +36,7 @@ class ClientDataFilter(logging.Filter):
         else:
             record.msg = message
             if record.exc_info:
-                record.exc_text = mask_secrets("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+                record.exc_text = mask_credentials("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
         record.args = ()
         return True
 

@@ -358,3 +358,16 @@ def verify_iam_signature(auth: Mapping[str, Any], body: str, *, secret_key: str,
     request.context["timestamp"] = signature.amz_date
     expected: str = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
     return hmac.compare_digest(expected, signature.signature)
+
+
+# --- text that may quote a credential -------------------------------------------------------------------------
+
+# An API key (`da2-…`) or a `header-…` subprotocol (a base64url auth object, the key or token inside).
+_SECRET_IN_TEXT_RE: Final = re.compile(rf"{HEADER_SUBPROTOCOL_PREFIX}[A-Za-z0-9_\-+/=]*|da2-[A-Za-z0-9]+")
+CREDENTIAL_MASK: Final = "<redacted>"
+
+
+def mask_credentials(text: str) -> str:
+    """`text` with every `header-…` subprotocol and `da2-…` API key replaced by a mask (before it is logged or
+    printed: an error message may quote what a client sent)."""
+    return _SECRET_IN_TEXT_RE.sub(lambda m: m[0][: m[0].index("-") + 1] + CREDENTIAL_MASK, text)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from eventapi.protocol.limits import MAX_CHANNEL_SEGMENTS, MAX_SEGMENT_LENGTH, SEGMENT_RE, WILDCARD
 
+_WILDCARD_TAIL = (WILDCARD,)
+
 
 class ChannelError(ValueError):
     """A channel path that breaks the rules; `str(err)` says which rule."""
@@ -43,7 +45,7 @@ class Channel:
     def __str__(self) -> str:
         return self.path
 
-    def matching_patterns(self) -> tuple[tuple[str, ...], ...]:
+    def matching_patterns(self) -> list[tuple[str, ...]]:
         """The wildcard rule: the segments of every subscription pattern a publish to this concrete channel reaches.
 
         The channel itself, and each of its proper prefixes followed by `*` (`/a/b/c` reaches `/a/b/c`, `/*`, `/a/*`
@@ -51,7 +53,10 @@ class Channel:
         MAX_CHANNEL_SEGMENTS + 1 patterns, so a server looks subscriptions up by them instead of scanning.
         """
         segments = self.segments
-        return (segments, *((*segments[:depth], WILDCARD) for depth in range(len(segments))))
+        patterns = [segments]
+        for depth in range(len(segments)):  # a loop, not a generator: this runs once per publish
+            patterns.append(segments[:depth] + _WILDCARD_TAIL)
+        return patterns
 
     def matches(self, channel: Channel) -> bool:
         """Whether a publish to the concrete `channel` reaches a subscription to this pattern."""

@@ -1,6 +1,7 @@
 """`python -m eventapi.review OLD NEW [--accept ID ...] [--accept-file FILE]`: a Markdown review per stack.
 
-Exit codes: 0 nothing dangerous left unaccepted, 2 usage or unreadable input, 3 dangerous findings.
+Exit codes (`eventapi.exits`): 0 nothing dangerous left unaccepted, 2 usage, 14 unreadable input, 25 dangerous
+findings, 1 anything unexpected (one line on stderr).
 """
 
 from __future__ import annotations
@@ -10,12 +11,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from eventapi.exits import ExitCode, unexpected_line
+from eventapi.protocol.auth import mask_credentials
 from eventapi.review.report import review
 from eventapi.review.templates import ReviewInputError, load_side
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_DANGEROUS = 3
 
 
 def read_accept_file(path: Path) -> list[str]:
@@ -39,18 +38,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         accepted = [*args.accept, *(read_accept_file(args.accept_file) if args.accept_file else [])]
         result = review(load_side(args.old), load_side(args.new), accepted=accepted)
+        markdown = result.markdown(str(args.old), str(args.new))
     except ReviewInputError as err:
         print(f"error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    print(result.markdown(str(args.old), str(args.new)), end="")
+        return ExitCode.FILE
+    except Exception as err:  # one line, no traceback
+        print(unexpected_line("error: review", err, mask_credentials), file=sys.stderr)
+        return ExitCode.UNEXPECTED
+    print(markdown, end="")
     for fid in result.unknown_accepts:
         print(f"warning: --accept {fid} matches no finding (a typo, or the change is gone)", file=sys.stderr)
     if result.blocking:
         ids = " ".join(f.id for f in result.blocking)
         print(f"error: {len(result.blocking)} dangerous finding(s): {ids}; review them, then --accept each id",
               file=sys.stderr)  # fmt: skip
-        return EXIT_DANGEROUS
-    return EXIT_OK
+        return ExitCode.DANGEROUS
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@
         --identity cognito:a1
     python -m eventapi.local handler test --stage prod --channel /comments/7/new --events '[{"content": "hi"}]'
 
-Prints the outcome as JSON. Exit codes: 0 allowed / published, 1 refused (unauthorized or an error), 2 bad
-arguments, 3 cdk.json or stage problem.
+Prints the outcome as JSON. Exit codes, those the client exits with for the same answer (`eventapi.exits`): 0
+allowed / published, 4 refused as unauthorized, 16 refused with an error, 2 bad arguments, 3 cdk.json or stage
+problem.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from eventapi.config import ConfigError
+from eventapi.exits import ExitCode
 from eventapi.protocol.channels import ChannelError
 from eventapi.testing.identities import cognito, iam
 from eventapi.testing.kit import HandlerKit
@@ -59,7 +61,7 @@ def main(args: argparse.Namespace) -> int:
             raise ValueError("--events: expected a JSON list of event payloads")
     except (ValueError, json.JSONDecodeError) as err:
         print(f"{PROG}: {err}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     try:
         with HandlerKit.for_stage(args.stage, args.project_root) as kit:
             if args.operation == "subscribe":
@@ -70,9 +72,11 @@ def main(args: argparse.Namespace) -> int:
                 ok = result.ok
     except ConfigError as err:
         print(f"{PROG}: {err}", file=sys.stderr)
-        return 3
+        return ExitCode.CONFIG
     except ChannelError as err:
         print(f"{PROG}: --channel: {err}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     print(json.dumps(dataclasses.asdict(result), indent=2))
-    return 0 if ok else 1
+    if ok:
+        return ExitCode.OK
+    return ExitCode.UNAUTHORIZED if result.unauthorized else ExitCode.REFUSED

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from eventapi.client.__main__ import main
+from eventapi.exits import ExitCode
 from tests.client.conftest import fast_client
 from tests.client.fake_server import FakeEventApi
 
@@ -63,11 +64,11 @@ async def test_cli_subscribe_count(fake: FakeEventApi, tmp_path: Path, capsys: p
          "error: invalid channel '/default/*': '*' is not allowed in a publish channel"),
         (["publish", "/default/x", "1", "--config-file", "MISSING"], 3,
          "error: MISSING: cannot read (No such file or directory)"),
-        (["publish", "/default/x", "1", "--config-file", "BADKEY"], 4,
+        (["publish", "/default/x", "1", "--config-file", "BADKEY"], ExitCode.UNAUTHORIZED,
          "error: unauthorized: UnauthorizedException: You are not authorized to make this call."),
-        (["subscribe", "/default/x", "--config-file", "BADKEY"], 4,
+        (["subscribe", "/default/x", "--config-file", "BADKEY"], ExitCode.UNAUTHORIZED,
          "error: unauthorized: UnauthorizedException: You are not authorized to make this call."),
-        (["publish", "/default/x", '"0123456789abcdef"', "--config-file", "CONFIG"], 6,
+        (["publish", "/default/x", '"0123456789abcdef"', "--config-file", "CONFIG"], ExitCode.FAILED_EVENTS,
          "error: 1 of 1 events failed"),
         (["publish", "/default/x", "1", "--auth", "cognito", "--config-file", "CONFIG"], 3,
          "error: --auth cognito needs the token in $EVENTAPI_AUTH_TOKEN"),
@@ -91,10 +92,10 @@ async def test_cli_errors(fake: FakeEventApi, tmp_path: Path, capsys: pytest.Cap
 
 
 async def test_cli_connection_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Nothing listening on the endpoint: exit 7 with a one-line connection error."""
+    """Nothing listening on the endpoint: exit 18 (`CONNECTION`) with a one-line connection error."""
     file = tmp_path / "events.env"
     file.write_text("EVENTAPI_HTTP_ENDPOINT=http://127.0.0.1:9/event\nEVENTAPI_REGION=eu-west-1\nEVENTAPI_API_KEY=k\n")
-    assert await run_main("publish", "/default/x", "1", "--config-file", str(file)) == 7
+    assert await run_main("publish", "/default/x", "1", "--config-file", str(file)) == ExitCode.CONNECTION
     err = capsys.readouterr().err
     assert err.startswith("error: connection: POST http://127.0.0.1:9/event failed: Cannot connect to host")
     assert len(err.splitlines()) == 1
@@ -119,3 +120,18 @@ async def test_cli_ctrl_c_exits_cleanly(fake: FakeEventApi, tmp_path: Path) -> N
             await proc.wait()
     assert proc.returncode == 130
     assert (out, err) == (b"", b"")
+
+
+def test_cli_unexpected_error_is_one_line_without_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception the CLI does not expect: one line naming the command and the error, the key masked, exit 1."""
+    key = "da2-" + "abcdefghijklmnopqrstuvwxyz"
+
+    async def broken(args: object) -> int:
+        raise LookupError(f"x-api-key: {key}\n  and a second line")
+
+    monkeypatch.setattr("eventapi.client.__main__.run", broken)
+    assert main(["publish", "/default/x", "1", "--config-file", str(tmp_path / "events.json")]) == ExitCode.UNEXPECTED
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", "error: publish: unexpected LookupError: x-api-key: da2-<redacted> and a second line\n")

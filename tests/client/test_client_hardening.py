@@ -16,6 +16,7 @@ from aiohttp import web
 
 from eventapi.client import Backoff, EventsConfig, Gap, UnexpectedResponseError
 from eventapi.client.errors import EventsConfigError
+from eventapi.exits import ExitCode
 from eventapi.protocol import EventError
 from tests.client.conftest import fast_client
 from tests.client.fake_server import FakeEventApi
@@ -81,7 +82,7 @@ async def test_cli_redirect_exits_11(
     url, _ = redirector
     file = tmp_path / "events.json"
     file.write_text(json.dumps(replace(fake.config(), http_endpoint=url).to_json(include_api_key=True)))
-    assert await run_main("publish", "/default/x", "1", "--config-file", str(file)) == 11
+    assert await run_main("publish", "/default/x", "1", "--config-file", str(file)) == ExitCode.UNEXPECTED_ANSWER
     out, err = capsys.readouterr()
     assert out == ""
     assert err.startswith(f"error: unexpected answer: UnexpectedResponse: POST {url} answered HTTP 307")
@@ -117,7 +118,10 @@ async def test_cli_2xx_without_the_publish_shape_exits_11(
 ) -> None:
     """The CLI does not print `{"successful":[],"failed":[]}` for an empty 200: it exits 11."""
     fake.canned_http.append((200, "{}"))
-    assert await run_main("publish", "/default/x", "1", "--config-file", write_config(tmp_path, fake)) == 11
+    assert (
+        await run_main("publish", "/default/x", "1", "--config-file", write_config(tmp_path, fake))
+        == ExitCode.UNEXPECTED_ANSWER
+    )
     assert capsys.readouterr().out == ""
 
 
@@ -206,7 +210,7 @@ async def test_ca_file_that_does_not_exist_is_a_config_error(fake: FakeEventApi,
 async def test_cli_ca_file_errors_exit_3(
     fake: FakeEventApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`--ca-file` missing or not PEM: exit 3 (config) naming the file, not 7 (connection)."""
+    """`--ca-file` missing or not PEM: exit 3 (config) naming the file, not 18 (connection)."""
     config = write_config(tmp_path, fake)
     not_pem = tmp_path / "not.pem"
     not_pem.write_text("hello")

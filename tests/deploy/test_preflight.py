@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from eventapi.deploy.__main__ import main
-from eventapi.deploy.errors import ExitCode
+from eventapi.exits import ExitCode
 from tests.deploy.conftest import REGION, STAGES, write_project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +60,7 @@ def test_no_credentials_fail_in_one_line_without_calling_aws(
 ) -> None:
     """Without credentials: exit 4, one line naming what was looked for, the stage's target and `make local`."""
     code, out, err = run_preflight(capsys, project, "--stage", "dev", "--for", target)
-    assert (code, out, no_network) == (ExitCode.NO_CREDENTIALS, "", [])
+    assert (code, out, no_network) == (ExitCode.UNAUTHORIZED, "", [])
     assert err == (
         f"error: cannot {target} stage dev: no AWS credentials (looked for: env AWS_ACCESS_KEY_ID/"
         f"AWS_SECRET_ACCESS_KEY, profile 'default' (AWS_PROFILE unset) in {no_credentials}/credentials and "
@@ -80,7 +80,7 @@ def test_no_credentials_names_the_profile_and_the_stage_account(
     (no_credentials / "config").write_text("[profile team]\nregion = us-east-2\n")
     monkeypatch.setenv("AWS_PROFILE", "team")
     code, _, err = run_preflight(capsys, project, "--stage", "prod")
-    assert code == ExitCode.NO_CREDENTIALS
+    assert code == ExitCode.UNAUTHORIZED
     assert "profile 'team' (AWS_PROFILE) in " in err
     assert f"stage prod targets account 123456789012, region {REGION};" in err
     assert no_network == []
@@ -93,7 +93,7 @@ def test_unknown_profile_is_one_line(
     """AWS_PROFILE naming a profile that is in no file: exit 4, naming the profile and both files."""
     monkeypatch.setenv("AWS_PROFILE", "nope")
     code, _, err = run_preflight(capsys, project, "--stage", "dev")
-    assert code == ExitCode.NO_CREDENTIALS
+    assert code == ExitCode.UNAUTHORIZED
     assert err == (
         f"error: cannot deploy stage dev: AWS profile 'nope' is in neither {no_credentials}/credentials nor "
         f"{no_credentials}/config; check AWS_PROFILE / --profile; stage dev targets region {REGION} in the "
@@ -142,7 +142,7 @@ def test_credentials_for_another_account_are_refused(
     """A stage whose cdk.json names another account: exit 4, naming both accounts."""
     project = write_project(tmp_path / "other", {"prod": {**STAGES["prod"], "account": "210987654321"}})
     code, _, err = run_preflight(capsys, project, "--stage", "prod", "--for", "destroy")
-    assert code == ExitCode.NO_CREDENTIALS
+    assert code == ExitCode.UNAUTHORIZED
     assert err == (
         f"error: cannot destroy stage prod: the credentials (env: arn:aws:sts::{MOTO_ACCOUNT}:user/moto) are for "
         f"account {MOTO_ACCOUNT}, but stage prod targets account 210987654321, region {REGION}; use credentials "

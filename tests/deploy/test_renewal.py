@@ -19,6 +19,7 @@ from eventapi.config import StageConfig, api_key_expiry, load_stage
 from eventapi.contract import SsmParam, ssm_name
 from eventapi.deploy import publish, rotate_key
 from eventapi.deploy.renewer import STAGE_ENV, RenewalFailed, main, run, stage_environment, stage_from_environment
+from eventapi.exits import ExitCode
 from tests.deploy.conftest import STAGES, CallLog, create_api, create_key, create_stack, outputs_for, write_project
 
 pytestmark = pytest.mark.clock
@@ -195,3 +196,20 @@ def test_cli_runs_the_renewer_here(
     assert code == 0
     assert json.loads(out.out)["apiKey"] == {"masked": "****" + stage.key[-4:], "expires": "2027-11-01T00:00:00Z"}
     assert stage.key not in out.out + out.err
+
+
+def test_cli_unexpected_error_is_one_line_without_the_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`python -m eventapi.deploy.renewer`: an exception it does not expect is one line, the key masked, exit 1."""
+    key = "da2-" + "abcdefghijklmnopqrstuvwxyz"
+
+    def broken(environ: Any, **_: Any) -> None:
+        raise RuntimeError(f"boom with {key}\n  and a second line")
+
+    monkeypatch.setattr("eventapi.deploy.renewer.run", broken)
+    code = main(["--stage", "dev", "--project-root", str(write_project(tmp_path / "project"))])
+
+    assert code == ExitCode.UNEXPECTED == 1
+    out = capsys.readouterr()
+    assert (out.out, out.err) == ("", "error: renewer: unexpected RuntimeError: boom with ****wxyz and a second line\n")

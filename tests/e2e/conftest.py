@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from eventapi.config import load_stage
-from eventapi.local.local_deploy import synth_env
+from eventapi.local.aws_env import offline_env as offline_aws_env
+from eventapi.local.synth import synth_env
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_DIR = Path(__file__).resolve().parent / "node"
@@ -30,17 +31,12 @@ STOP_TIMEOUT = 15.0
 
 def offline_env(state_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of a fresh clone on a laptop: no AWS_* variables (no credentials, no profile)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        EVENTAPI_LOCAL_STATE_DIR=str(state_dir),
-        JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(extra)
-    return env
+    settings = {
+        "EVENTAPI_LOCAL_STATE_DIR": str(state_dir),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "PYTHONUNBUFFERED": "1",
+    }
+    return offline_aws_env(os.environ, **{**settings, **extra})
 
 
 @pytest.fixture(scope="session")

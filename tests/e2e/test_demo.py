@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from eventapi import demo
+from eventapi.exits import ExitCode
 from tests.e2e.conftest import ARTICLE_ID, ROOT, offline_env
 
 pytestmark = pytest.mark.clock
@@ -60,3 +62,21 @@ def test_demo_fails_with_one_line_for_an_unknown_stage(state_dir: Path) -> None:
     assert done.stderr.splitlines() == [
         "eventapi demo: cdk.json: stage: 'nope' is not a stage in cdk.json; choose one of dev, prod"
     ]
+
+
+def test_demo_unexpected_error_is_one_line_without_the_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An exception the demo does not expect: one line naming it, the key masked, exit 1, no traceback."""
+    key = "da2-" + "abcdefghijklmnopqrstuvwxyz"
+
+    async def broken(*_: object, **__: object) -> int:
+        raise AttributeError(f"no attribute for {key}\n  and a second line")
+
+    monkeypatch.setattr(demo, "run_demo", broken)
+    assert demo.main(["--stage", "dev"]) == ExitCode.UNEXPECTED == 1
+    out = capsys.readouterr()
+    assert (out.out, out.err) == (
+        "",
+        "eventapi demo: unexpected AttributeError: no attribute for da2-<redacted> and a second line\n",
+    )

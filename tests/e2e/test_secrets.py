@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from eventapi.exits import ExitCode
 from eventapi.local.control_plane import RegisteredApi
-from eventapi.local.local_deploy import EXIT_PUBLISH, LocalDeployError, run_publish
+from eventapi.local.deploy_step import LocalDeployError
+from eventapi.local.post_deploy import run_publish
 from eventapi.local.settings import LocalApiKey, new_api_key
 from tests.e2e.conftest import offline_env
 
@@ -33,7 +35,7 @@ async def test_a_failing_post_deploy_step_is_reported_without_the_key(tmp_path: 
     with pytest.raises(LocalDeployError) as caught:
         await run_publish("dev", outputs, project_root=tmp_path, env=offline_env(state_dir), secrets=[key])
     # Then the error names the step and its last line, with the key redacted
-    assert caught.value.code == EXIT_PUBLISH
+    assert caught.value.code == ExitCode.POST_DEPLOY
     assert str(caught.value) == (
         "post-deploy step (python -m eventapi.deploy publish) failed: error: AccessDenied for key <redacted>"
     )

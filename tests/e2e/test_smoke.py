@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from eventapi.client.smoke import EXIT_NO_CREDENTIALS, EXIT_NOT_REFUSED, EXIT_SMOKE_FAILED
+from eventapi.exits import ExitCode
 from tests.e2e.conftest import ROOT, UpProcess, offline_env, read_api_key, ssm_client, start_up
 
 pytestmark = pytest.mark.clock  # starts local stages (moto, TLS)
@@ -111,7 +111,7 @@ def test_accepted_where_refusal_expected_exits_9(local_up: UpProcess, state_dir:
     config["apiKey"] = read_api_key(local_up.ready)
     (tmp_path / "events.json").write_text(json.dumps(config))
     done = smoke(state_dir, local_up.ready, "--config-file", str(tmp_path / "events.json"))
-    assert done.returncode == EXIT_NOT_REFUSED, done.stdout + done.stderr
+    assert done.returncode == ExitCode.NOT_REFUSED, done.stdout + done.stderr
     assert checks(done.stdout)["publish API_KEY over http refused"] == (
         False,
         "ACCEPTED, but the stage should refuse it",
@@ -127,7 +127,7 @@ def test_failed_check_exits_8(local_up: UpProcess, state_dir: Path, tmp_path: Pa
     config["apiKey"] = "da2-" + "x" * 26
     (tmp_path / "events.json").write_text(json.dumps(config))
     done = smoke(state_dir, None, "--config-file", str(tmp_path / "events.json"), "--ca-file", local_up.ready["caCert"])
-    assert done.returncode == EXIT_SMOKE_FAILED, done.stdout + done.stderr
+    assert done.returncode == ExitCode.SMOKE_FAILED, done.stdout + done.stderr
     ok, detail = checks(done.stdout)["connect API_KEY"]
     assert not ok and detail.startswith("UnauthorizedError")
     assert "x" * 26 not in done.stdout + done.stderr
@@ -139,7 +139,7 @@ def test_no_credentials_exits_10(state_dir: Path, tmp_path: Path) -> None:
               "authModes": {"connect": ["API_KEY"], "publish": ["API_KEY"], "subscribe": ["API_KEY"]}}  # fmt: skip
     (tmp_path / "events.json").write_text(json.dumps(config))
     done = smoke(state_dir, None, "--config-file", str(tmp_path / "events.json"))
-    assert done.returncode == EXIT_NO_CREDENTIALS
+    assert done.returncode == ExitCode.UNAUTHORIZED
     assert done.stdout == "smoke https://example.invalid/event with no credentials\n"
     assert done.stderr == (
         "no credentials for any mode; give the API key in SSM, AWS credentials or $EVENTAPI_AUTH_TOKEN (0 checks)\n"

@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from eventapi.client import EventsClient, EventsConfig
+from eventapi.exits import ExitCode
 from eventapi.local.local_deploy import DeployOptions, LocalDeployment
 from tests.e2e.conftest import ARTICLE_ID, ROOT, STAGE, UpProcess, offline_env, read_api_key, start_up
 
@@ -94,8 +95,8 @@ def test_up_printed_client_commands_work_when_pasted(local_up: UpProcess, state_
     assert read_api_key(local_up.ready) not in done.stdout + done.stderr
 
 
-def test_up_fails_with_one_line_and_exit_4_when_a_port_is_taken(state_dir: Path) -> None:
-    """`up --moto-port <taken>` exits 4 with one line naming the port and the option to change."""
+def test_up_fails_with_one_line_and_exit_22_when_a_port_is_taken(state_dir: Path) -> None:
+    """`up --moto-port <taken>` exits 22 (`PORT_IN_USE`) with one line naming the port and the option to change."""
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
@@ -109,7 +110,7 @@ def test_up_fails_with_one_line_and_exit_4_when_a_port_is_taken(state_dir: Path)
             timeout=60,
             check=False,
         )
-    assert done.returncode == 4
+    assert done.returncode == ExitCode.PORT_IN_USE
     assert done.stderr == (
         f"eventapi-local up: the moto (local AWS) server's port {port} on 127.0.0.1 is already in use; stop what "
         f"holds it or pass --moto-port <free port> (--moto-port 0 picks a free one)\n"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from eventapi.exits import ExitCode
 from eventapi.testing import HandlerKit, cognito
 
 pytestmark = [
@@ -149,7 +150,8 @@ def test_hot_reload_of_function_and_code(kit: HandlerKit, project: Path) -> None
 
 
 def test_cli(project: Path) -> None:
-    """`python -m eventapi.local handler test` prints the outcome as JSON; exit 1 when the handler refuses."""
+    """`python -m eventapi.local handler test` prints the outcome as JSON; exit 16 (`REFUSED`) when the handler
+    refuses with an error."""
     env = {**os.environ, "KIT_DIR": str(project)}
     command = [
         sys.executable,
@@ -167,7 +169,7 @@ def test_cli(project: Path) -> None:
         capture_output=True, text=True, timeout=60, env=env, check=False,
     )  # fmt: skip
     assert (done.returncode, json.loads(done.stdout)) == (
-        1,
+        ExitCode.REFUSED,
         {"broadcast": [], "failed": [], "error": "the whole batch is refused", "unauthorized": False},
     )
     bad = subprocess.run(

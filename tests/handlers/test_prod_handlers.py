@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from eventapi.exits import ExitCode
 from eventapi.testing import HandlerKit, api_key, cognito, iam
 
 # The kit starts moto (an AWS stand-in): the clock marker runs these at other instants too.
@@ -57,3 +62,19 @@ def test_comments_all_empty_skips_the_table(handler_kit: Callable[[str], Handler
     out = kit.publish("/comments/8/new", [{"content": ""}], identity=cognito(sub="u"))
     assert (out.ok, out.broadcast) == (True, ())
     assert not [i for i in kit.items("comments") if i["channel"] == "/comments/8/new"]
+
+
+def test_cli_refusal_as_unauthorized_exits_as_the_client_would(pytestconfig: pytest.Config) -> None:
+    """`handler test`: a handler's Unauthorized exits 4 (`UNAUTHORIZED`), the code the client exits with for it.
+    (A process of its own: the session's kit already holds the stage's tables in this one.)"""
+    root = Path(pytestconfig.rootpath)
+    argv = ["handler", "test", "--stage", "prod", "--project-root", str(root), "--operation", "subscribe"]
+    done = subprocess.run(
+        [sys.executable, "-m", "eventapi.local", *argv, "--channel", "/users/c3d4/inbox", "--identity", "cognito:a1b2"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert (done.returncode, json.loads(done.stdout), done.stderr) == (
+        ExitCode.UNAUTHORIZED,
+        {"allowed": False, "error": "subscribe only under /users/<your sub>/", "unauthorized": True},
+        "",
+    )

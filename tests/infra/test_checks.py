@@ -18,6 +18,7 @@ from cfnlint.api import ManualArgs, lint
 
 from app import build_app
 from eventapi.config import load_config
+from eventapi.exits import ExitCode
 from eventapi.infra.key_renewal import APPSYNC_KEYS_REASON as KEYS_REASON
 from eventapi.infra.key_renewal import INVOKE_REASON, KMS_ALIAS_REASON
 from eventapi.infra.nag import EventApiChecks
@@ -153,12 +154,12 @@ def test_two_synths_byte_identical(shipped_out: Path, tmp_path: Path) -> None:
 
 
 def test_bad_config_fails_synth_with_one_line(tmp_path: Path) -> None:
-    """`python app.py` with a bad value exits 2 with one line on stderr, no traceback, nothing synthesized."""
+    """`python app.py` with a bad value exits 3 (`CONFIG`) with one line on stderr, no traceback, nothing synthesized."""
     context = shipped_context()
     context["eventapi"]["stages"]["dev"]["logging"]["retentionDays"] = 15
     env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path / "out")}
     result = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    assert result.returncode == 2
+    assert result.returncode == ExitCode.CONFIG
     assert result.stderr == (
         "error: eventapi.stages.dev.logging.retentionDays: 15 is not allowed; expected one of 1, 3, 5, 7, 14, 30, 60, "
         "90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653\n"
@@ -168,11 +169,11 @@ def test_bad_config_fails_synth_with_one_line(tmp_path: Path) -> None:
 
 
 def test_unknown_stage_selected_fails_synth(tmp_path: Path) -> None:
-    """`--context stage=prd` exits 2 naming the known stages and how to pass one."""
+    """`--context stage=prd` exits 3 naming the known stages and how to pass one."""
     context = {**shipped_context(), "stage": "prd"}
     env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path / "out")}
     result = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    assert (result.returncode, result.stdout) == (2, "")
+    assert (result.returncode, result.stdout) == (ExitCode.CONFIG, "")
     assert result.stderr == (
         "error: --context stage: 'prd' is not a stage in cdk.json (did you mean 'prod'?); choose one of dev, prod\n"
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from eventapi.exits import ExitCode
 from eventapi.infra.summary import main as summary_main
 from eventapi.infra.summary import summarize
 
@@ -44,8 +45,8 @@ def test_summary_of_synthesized_app(shipped_out: Path) -> None:
 
 
 def test_summary_without_synth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Without a cdk.out the summary says what to run, exit 2."""
-    assert summary_main([str(tmp_path)]) == 2
+    """Without a cdk.out the summary says what to run, exit 14 (`FILE`)."""
+    assert summary_main([str(tmp_path)]) == ExitCode.FILE == 14
     assert capsys.readouterr().err == f"error: no synthesized app in {tmp_path}; run `make synth` first\n"
 
 
@@ -72,3 +73,13 @@ def test_npx_cdk_synth(tmp_path: Path, shipped: dict[str, Any]) -> None:
     assert sorted(shipped) == ["Social-ci", "Social-dev", "Social-prod"]
     for stack, template in shipped.items():
         assert json.loads((outdir / f"{stack}.template.json").read_text()) == template
+
+
+def test_summary_unexpected_error_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cloud assembly the summary cannot make sense of: one line naming the error, exit 1, no traceback."""
+    (tmp_path / "manifest.json").write_text('{"artifacts": {"S": {"type": "aws:cloudformation:stack"}}}')
+    assert summary_main([str(tmp_path)]) == ExitCode.UNEXPECTED == 1
+    out = capsys.readouterr()
+    assert (out.out, out.err) == ("", "error: summary: unexpected KeyError: 'properties'\n")

@@ -8,9 +8,13 @@ import os
 import re
 import signal
 import sys
+from pathlib import Path
 
 import aiohttp
+import pytest
 
+from eventapi.exits import ExitCode
+from eventapi.local import cli_up
 from eventapi.local.__main__ import main
 from eventapi.local.issuer import LocalIssuer, token_rules
 from eventapi.local.settings import LocalSettings
@@ -74,10 +78,10 @@ async def test_serve_banner_and_sigterm(tmp_path) -> None:
 
 
 def test_serve_bad_template(tmp_path, capsys) -> None:
-    """`serve` with a template without an Event API exits 2 with one line saying so."""
+    """`serve` with a template without an Event API exits 3 (`CONFIG`) with one line saying so."""
     bad = tmp_path / "bad.json"
     bad.write_text('{"Resources": {}}')
-    assert main(["serve", "--template", str(bad)]) == 2
+    assert main(["serve", "--template", str(bad)]) == ExitCode.CONFIG
     assert "no AWS::AppSync::Api resource" in capsys.readouterr().err
 
 
@@ -111,3 +115,38 @@ def test_token_command(tmp_path, capsys) -> None:
         ["admins", "editors"],
         "id",
     )
+
+
+def test_unexpected_error_is_one_line_without_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Any `eventapi-local` command: an exception it does not expect is one line naming the command, exit 1."""
+    key = "da2-" + "abcdefghijklmnopqrstuvwxyz"
+
+    def broken(state_dir: Path) -> LocalIssuer:
+        raise PermissionError(f"cannot write the issuer key for {key}\n  and a second line")
+
+    monkeypatch.setattr(LocalIssuer, "load_or_create", broken)
+    assert main(["token", "--user", "alice", "--state-dir", str(tmp_path)]) == ExitCode.UNEXPECTED == 1
+    out = capsys.readouterr()
+    assert (out.out, out.err) == (
+        "",
+        "eventapi-local token: unexpected PermissionError: cannot write the issuer key for da2-<redacted> and a "
+        "second line\n",
+    )
+
+
+def test_up_unexpected_error_is_one_line_without_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`up` (and `web`, which runs through it): an exception it does not expect is one line, the key masked, exit 1."""
+    key = "da2-" + "abcdefghijklmnopqrstuvwxyz"
+
+    async def broken(*_: object, **__: object) -> int:
+        raise RuntimeError(f"{key}\n  and a second line")
+
+    monkeypatch.setattr(cli_up, "serve", broken)
+    args = [str(a) for a in ("up", "--stage", "dev", "--project-root", tmp_path, "--port", 0, "--tls-port", -1)]
+    assert main(args) == ExitCode.UNEXPECTED == 1
+    out = capsys.readouterr()
+    assert (out.out, out.err) == ("", "eventapi-local up: unexpected RuntimeError: da2-<redacted> and a second line\n")

@@ -133,7 +133,8 @@ def test_unset_modes_default_to_connection_then_providers() -> None:
 
 async def test_up_refuses_a_namespace_on_a_data_source_it_cannot_run(tmp_path: Path) -> None:
     """`up` stops before starting anything, with one line naming the namespace side and the data source."""
-    from eventapi.local.local_deploy import EXIT_CONFIG, DeployOptions, LocalDeployError, LocalDeployment
+    from eventapi.exits import ExitCode
+    from eventapi.local.local_deploy import DeployOptions, LocalDeployError, LocalDeployment
 
     template = json.loads(FULL.read_text())
     for res in template["Resources"].values():
@@ -148,7 +149,7 @@ async def test_up_refuses_a_namespace_on_a_data_source_it_cannot_run(tmp_path: P
         await deployment.start()
     await deployment.stop()
     assert (info.value.code, str(info.value)) == (
-        EXIT_CONFIG,
+        ExitCode.CONFIG,
         "namespace 'comments' onPublish uses data source 'hook', HTTP, which the local Event API does not emulate "
         "(it runs Lambda functions of this app and DynamoDB tables the stack makes); deploy to AWS to use it",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from unittest import mock
 
 import pytest
@@ -26,6 +27,8 @@ from eventapi.protocol import (
     classify_auth,
     decode_auth_subprotocol,
     encode_auth_subprotocol,
+    iam_canonical_request,
+    iam_request,
     parse_iam_authorization,
     publish_body,
     subprotocols,
@@ -207,3 +210,106 @@ def test_bad_iam_auth_objects(auth: dict[str, str], message: str) -> None:
     with pytest.raises(AuthFormatError) as err:
         parse_iam_authorization(auth)
     assert str(err.value) == message
+
+
+def test_token_and_iam_http_headers() -> None:
+    """Over HTTP a token goes in Authorization next to the JSON content type; IAM signs exactly the body sent."""
+    assert TokenAuth("eyJ.t").http_headers(HOST, "{}") == {"content-type": "application/json", "Authorization": "eyJ.t"}
+    body = publish_body("/default/a", ["1"])
+    with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
+        headers = IamAuth(CREDS, "eu-west-1").http_headers(HOST, body)
+        assert headers == _botocore_reference(body)
+    assert headers["host"] == HOST
+    assert verify_iam_signature(headers, body, secret_key=CREDS.secret_key, region="eu-west-1")
+
+
+def test_iam_signs_with_plain_credentials_objects() -> None:
+    """Any object with access_key, secret_key and token signs (no get_frozen_credentials needed)."""
+    plain = SimpleNamespace(access_key=CREDS.access_key, secret_key=CREDS.secret_key, token=CREDS.token)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
+        assert IamAuth(plain, "eu-west-1").connect_auth(HOST) == IamAuth(CREDS, "eu-west-1").connect_auth(HOST)
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [None, SimpleNamespace(access_key="AKID", secret_key="", token=None), Credentials("AKID", "")],
+)
+def test_iam_without_a_full_key_pair_refuses_to_sign(credentials: object) -> None:
+    """No credentials, or an access key without its secret, is an error before anything is signed."""
+    with pytest.raises(AuthFormatError) as err:
+        IamAuth(credentials, "eu-west-1").connect_auth(HOST)
+    assert str(err.value) == "IAM auth needs AWS credentials; none were found"
+
+
+def test_iam_request_is_a_post_to_the_event_path() -> None:
+    """The request IAM signs: POST https://<host>/event, the body as UTF-8, the fixed headers and the host; a
+    caller's own Host header (any case) is kept, never doubled."""
+    request = iam_request(HOST, '{"channel":"/d/é"}')
+    assert (request.method, request.url, request.body) == (
+        "POST",
+        f"https://{HOST}/event",
+        '{"channel":"/d/é"}'.encode(),
+    )
+    assert dict(request.headers.items()) == {
+        "accept": "application/json, text/javascript", "content-encoding": "amz-1.0",
+        "content-type": "application/json; charset=UTF-8", "host": HOST,
+    }  # fmt: skip
+    given = iam_request(HOST, "{}", {"Host": "signed.example", "x-amz-date": "d"})
+    assert given.headers.get_all("host") == ["signed.example"]
+
+
+def test_canonical_request_uses_the_signed_host() -> None:
+    """A server rebuilds the request for the host the client signed, whatever host it was reached on."""
+    with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
+        signed = IamAuth(CREDS, "eu-west-1").connect_auth("signed.example")
+    request = iam_canonical_request(signed, "{}")
+    assert request.url == "https://signed.example/event"
+    assert request.headers["host"] == "signed.example"
+
+
+def test_parsed_iam_signature_time_is_utc() -> None:
+    """The request time from x-amz-date is an aware UTC instant, comparable with a server's clock."""
+    with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
+        signed = IamAuth(CREDS, "eu-west-1").connect_auth(HOST)
+    parsed = parse_iam_authorization(signed)
+    assert parsed.timestamp == NOW
+    assert parsed.timestamp.tzinfo is UTC
+
+
+_SIGV4 = "AWS4-HMAC-SHA256 Credential=A/20261128/r/appsync/aws4_request, SignedHeaders={}, Signature=" + "0" * 64
+
+
+@pytest.mark.parametrize(
+    ("auth", "message"),
+    [
+        ({"x-api-key": "k"}, "Authorization is not an AWS4-HMAC-SHA256 signature"),
+        ({"Authorization": _SIGV4.format("host;x-amz-date"), "x-amz-date": "2026-11-28"},
+         "x-amz-date '2026-11-28' is not like 20261128T120000Z"),
+        ({"Authorization": _SIGV4.format("accept;host;x-amz-date"), "x-amz-date": "20261128T000000Z"},
+         "signed header(s) accept, host missing from the auth object"),
+    ],
+)  # fmt: skip
+def test_more_bad_iam_auth_objects(auth: dict[str, str], message: str) -> None:
+    """No Authorization at all, an unreadable date, several signed headers missing: each named exactly."""
+    with pytest.raises(AuthFormatError) as err:
+        parse_iam_authorization(auth)
+    assert str(err.value) == message
+
+
+def test_auth_headers_from_pairs_and_token_with_a_date() -> None:
+    """AuthHeaders reads (key, value) pairs as well as mappings; a token is a token even next to x-amz-date."""
+    assert dict(AuthHeaders([("X-Api-Key", "k"), ("n", 1)])) == {"X-Api-Key": "k"}
+    assert classify_auth({"Authorization": "eyJ.jwt", "x-amz-date": "20261128T120000Z"}) is AuthKind.TOKEN
+
+
+@pytest.mark.parametrize(
+    ("auth", "before", "after"), [({"a": "bc"}, "", " "), ({"a": "b"}, "", "X"), ({"a": "bc"}, "=", "")]
+)
+def test_header_subprotocol_with_a_stray_character_is_refused(auth: dict[str, str], before: str, after: str) -> None:
+    """A payload that is not exactly base64url (a stray space, character or '=' around it) is refused, not
+    repaired."""
+    encoded = encode_auth_subprotocol(auth)
+    assert decode_auth_subprotocol(encoded) == auth
+    with pytest.raises(AuthFormatError) as err:
+        decode_auth_subprotocol("header-" + before + encoded.removeprefix("header-") + after)
+    assert str(err.value) == "the header- subprotocol is not base64url-encoded JSON"

@@ -125,9 +125,50 @@ def test_wildcard_rejected_in_published_channel_object() -> None:
 
 def test_matching_patterns_of_a_channel() -> None:
     """A publish to `/a/b/c` reaches the patterns `/a/b/c`, `/*`, `/a/*` and `/a/b/*` (and `/*` cannot be parsed)."""
-    assert parse_publish_channel("/a/b/c").matching_patterns() == (
+    assert parse_publish_channel("/a/b/c").matching_patterns() == [
         ("a", "b", "c"),
         ("*",),
         ("a", "*"),
         ("a", "b", "*"),
-    )
+    ]
+
+
+def test_segment_length_limit_is_fifty_characters() -> None:
+    """A 50-character segment is valid; 51 is refused (the limit itself, and one past it)."""
+    assert parse_publish_channel("/default/" + "x" * 50).segments == ("default", "x" * 50)
+    with pytest.raises(ChannelError) as err:
+        parse_publish_channel("/default/" + "x" * 51)
+    assert err.value.problem == f"segment {'x' * 20!r}... has 51 characters; at most 50 are allowed"
+
+
+def test_segment_count_limit_is_five_wildcard_included() -> None:
+    """Five segments are valid (a subscription's trailing `*` counts as one); six are refused."""
+    assert parse_publish_channel("/a/b/c/d/e").segments == ("a", "b", "c", "d", "e")
+    assert parse_subscribe_channel("/a/b/c/d/*").is_wildcard
+    with pytest.raises(ChannelError):
+        parse_publish_channel("/a/b/c/d/e/f")
+
+
+@pytest.mark.parametrize("value", [5, None, ["default"], b"/default/a"])
+def test_non_string_channel_is_refused_by_name(value: object) -> None:
+    """A channel that is not a string is refused, and the error shows what was given (its repr)."""
+    with pytest.raises(ChannelError) as err:
+        parse_publish_channel(value)  # type: ignore[arg-type]
+    assert str(err.value) == f"invalid channel {repr(value)!r}: a channel must be a string"
+    assert err.value.problem == "a channel must be a string"
+
+
+def test_channel_error_names_the_channel_and_the_rule() -> None:
+    """A ChannelError carries the channel as given and the rule it broke (servers quote them back)."""
+    with pytest.raises(ChannelError) as err:
+        parse_subscribe_channel("/a//b")
+    assert (err.value.channel, err.value.problem) == ("/a//b", "empty segment ('//')")
+
+
+def test_channel_matches_takes_parsed_channels_too() -> None:
+    """`channel_matches` accepts already-parsed Channel objects as well as text, with the same answer."""
+    pattern, channel = parse_subscribe_channel("/default/*"), parse_publish_channel("/default/a")
+    assert channel_matches(pattern, channel)
+    assert channel_matches(pattern, "/default/a")
+    assert channel_matches("/default/*", channel)
+    assert not channel_matches(parse_subscribe_channel("/other/*"), channel)

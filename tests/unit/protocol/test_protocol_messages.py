@@ -209,3 +209,87 @@ def test_http_bodies_round_trip() -> None:
     error = ErrorResponse((EventError("UnauthorizedException", "You are not authorized to make this call."),))
     assert ErrorResponse.from_json(json.loads(encode(error))) == error
     assert str(error.errors[0]) == "UnauthorizedException: You are not authorized to make this call."
+
+
+def test_security_parsed_subscribe_keeps_its_authorization() -> None:
+    """Security check: a subscribe frame's own `authorization` survives parsing, so a server checks the
+    per-operation credential the client sent (a parser that dropped it would leave only the connection's)."""
+    frame = '{"type":"subscribe","id":"s1","channel":"/default/*","authorization":{"x-api-key":"da2-op"}}'
+    parsed = parse_client_message(frame)
+    assert isinstance(parsed, Subscribe)
+    assert parsed.authorization == {"x-api-key": "da2-op"}
+    assert parse_client_message('{"type":"subscribe","id":"s1","channel":"/default/*"}') == Subscribe(
+        "s1", "/default/*", None
+    )
+
+
+def test_security_publish_frame_carries_its_authorization() -> None:
+    """Security check: `Publish.to_json` writes the operation's `authorization` object, exactly, so the
+    service authorizes the publish with the credential meant for it."""
+    frame = Publish("p1", "/default/a", ("1",), {"Authorization": "eyJ.token", "host": "h"})
+    assert frame.to_json()["authorization"] == {"Authorization": "eyJ.token", "host": "h"}
+    assert encode(frame) == (
+        '{"type":"publish","id":"p1","channel":"/default/a","events":["1"],'
+        '"authorization":{"Authorization":"eyJ.token","host":"h"}}'
+    )
+    assert parse_client_message(encode(frame)) == frame
+    assert "eyJ.token" not in repr(frame)
+
+
+@pytest.mark.parametrize("count", [1, 5])
+def test_publish_of_up_to_five_events_is_accepted(count: int) -> None:
+    """The event limit itself: one to five events pass, over WebSocket and HTTP (six are refused above)."""
+    events = [str(n) for n in range(count)]
+    frame = {"type": "publish", "id": "p", "channel": "/d/x", "events": events}
+    assert parse_client_message(json.dumps(frame)) == Publish("p", "/d/x", tuple(events))
+    assert parse_http_publish(json.dumps({"channel": "/d/x", "events": events})).events == tuple(events)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "reply"),
+    [
+        ("{", Violation.INVALID_JSON, '{"errors":[{"errorType":"BadRequestException","message":"not valid JSON"}]}'),
+        ('{"channel":"/d/x","events":["1"],"n":NaN}', Violation.INVALID_JSON,
+         '{"errors":[{"errorType":"BadRequestException","message":"not valid JSON (NaN is not standard JSON)"}]}'),
+        ('{"channel":"/d/*","events":["1"]}', Violation.BAD_CHANNEL,
+         '{"errors":[{"errorType":"BadRequestException","message":"invalid channel \'/d/*\': \'*\' is not allowed in a publish channel"}]}'),
+        ('{"channel":5,"events":["1"]}', Violation.BAD_CHANNEL,
+         '{"errors":[{"errorType":"BadRequestException","message":"channel must be a string, got 5"}]}'),
+        ('{"channel":"/d/x","events":["Infinity"]}', Violation.BAD_EVENT,
+         '{"errors":[{"errorType":"BadRequestException","message":"events[0] is not valid JSON (Infinity is not standard JSON)"}]}'),
+    ],
+)  # fmt: skip
+def test_http_publish_violations_answer_bad_request(body: str, kind: Violation, reply: str) -> None:
+    """Every refused HTTP body is a 400 BadRequestException (never the WebSocket InvalidInputError) with the
+    exact reason, for bad JSON and a bad channel as for bad events."""
+    with pytest.raises(ProtocolViolation) as err:
+        parse_http_publish(body)
+    assert (err.value.kind, err.value.http, err.value.http_status) == (kind, True, 400)
+    assert encode(err.value.http_reply()) == reply
+
+
+@pytest.mark.parametrize(
+    ("frame", "reply"),
+    [
+        ('{"type":"subscribe","id":"s","channel":5}',
+         '{"type":"subscribe_error","id":"s","errors":[{"errorType":"InvalidInputError","message":"channel must be a string, got 5"}]}'),
+        ('{"type":"publish","id":"p","events":["1"]}',
+         '{"type":"publish_error","id":"p","errors":[{"errorType":"InvalidInputError","message":"channel must be a string, got null"}]}'),
+        ('{"type":"subscribe","id":5,"channel":"/d/*"}',
+         '{"type":"error","errors":[{"errorType":"InvalidInputError","message":"id 5 must match [a-zA-Z0-9\\\\-_+]{1,128}"}]}'),
+    ],
+)  # fmt: skip
+def test_websocket_violations_answer_on_the_operation(frame: str, reply: str) -> None:
+    """A WebSocket frame with a non-string channel is answered by `<op>_error` with its id and the WebSocket
+    errorType; an id that is not a string cannot be echoed, so the answer is a plain `error`."""
+    with pytest.raises(ProtocolViolation) as err:
+        parse_client_message(frame)
+    assert encode(err.value.reply()) == reply
+
+
+def test_violation_with_an_id_but_no_operation_answers_error_with_the_id() -> None:
+    """A server's violation naming only an id (no operation) answers an `error` frame that still carries it."""
+    err = ProtocolViolation(Violation.DUPLICATE_ID, "duplicate id", id="s1")
+    assert encode(err.reply()) == (
+        '{"type":"error","id":"s1","errors":[{"errorType":"InvalidInputError","message":"duplicate id"}]}'
+    )
