@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from eventapi.config import SsmParam
+from eventapi.contract import SsmParam
 from eventapi.deploy import DeployError, publish, unpublish
 from eventapi.deploy.aws import Aws
 from eventapi.deploy.params import (
