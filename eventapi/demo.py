@@ -14,7 +14,7 @@ parent's was not delivered, without waiting for a non-event. Everything is shut 
 is 0 only if the comment arrived. Each step is bounded by a timeout. The API key is never printed.
 
 This module lives outside `eventapi.local` because it uses `eventapi.client` (the local Event API never imports
-the client: ARCHITECTURE, "rooms and their doors").
+the client: docs/architecture.md, "Import rules").
 """
 
 from __future__ import annotations

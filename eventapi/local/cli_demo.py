@@ -1,7 +1,7 @@
 """`eventapi-local demo --stage dev`: runs `python -m eventapi.demo` (the seed post's scenario, locally).
 
-The demo uses the Python client, and `eventapi.local` never imports `eventapi.client` (ARCHITECTURE, "rooms and
-their doors"), so this command only replaces the current process with `python -m eventapi.demo <same options>`.
+The demo uses the Python client, and `eventapi.local` never imports `eventapi.client` (docs/architecture.md,
+"Import rules"), so this command only replaces the current process with `python -m eventapi.demo <same options>`.
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ DEFAULT_ACCOUNT_ID = "000000000000"
 API_KEY_PREFIX = "da2-"
 API_KEY_RE = re.compile(r"^da2-[a-z0-9]{26}$")
 
-# A Lambda authorizer: receives the AppSync request (reference §6), returns {isAuthorized, handlerContext, ttlOverride}.
+# A Lambda authorizer: receives the AppSync request (docs/protocol.md, "Lambda"),
+# returns {isAuthorized, handlerContext, ttlOverride}.
 LambdaAuthorizer = Callable[[dict[str, Any]], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]"]
 
 

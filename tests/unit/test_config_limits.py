@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from eventapi.config import AuthMode, ConfigError, load_stage, parse_config
+from eventapi.config import ConfigError, load_stage, parse_config
+from eventapi.protocol.modes import AuthMode
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTH = "eventapi.stages.dev.auth.providers"

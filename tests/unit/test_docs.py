@@ -147,6 +147,8 @@ def module_names(module: str) -> set[str] | None:
             names.update(t.id for t in targets if isinstance(t, ast.Name))
         elif isinstance(node, ast.Import | ast.ImportFrom):
             names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            names.update(ast.literal_eval(node.value))  # a package's lazy exports (PEP 562 __getattr__)
     return names
 
 
