@@ -1,6 +1,6 @@
 """Authorization of one operation (connect, subscribe, publish) against the modes the template allows.
 
-Which mode applies is inferred from the auth object (docs/protocol.md, "Auth"): `x-api-key` -> API_KEY; a SigV4
+Which mode applies is inferred from the auth object (docs/protocol.md, Auth): `x-api-key` -> API_KEY; a SigV4
 `Authorization` with `x-amz-date` -> AWS_IAM; any other `Authorization` -> the allowed token modes in order
 (Cognito, then OIDC via the local issuer, then the Lambda authorizer). A credential of a mode the operation does
 not allow is refused, even when it is valid for another namespace.

@@ -25,7 +25,7 @@ DEFAULT_ACCOUNT_ID = "000000000000"
 API_KEY_PREFIX = "da2-"
 API_KEY_RE = re.compile(r"^da2-[a-z0-9]{26}$")
 
-# A Lambda authorizer: receives the AppSync request (docs/protocol.md, "Lambda"),
+# A Lambda authorizer: receives the AppSync request (docs/protocol.md, Lambda),
 # returns {isAuthorized, handlerContext, ttlOverride}.
 LambdaAuthorizer = Callable[[dict[str, Any]], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]"]
 
