@@ -200,12 +200,17 @@ def main(argv: list[str] | None = None) -> int:
     problems: list[str] = []
     for name in args.targets or list(TARGETS):
         target = TARGETS[name]
+        if not mutated_modules(target):
+            raise SystemExit(
+                f"target {name}: {', '.join(target.modules)} matches no file; update TARGETS in {__file__}"
+            )
         print(f"== {name}: {', '.join(target.modules)} against {' '.join(target.tests)}", flush=True)
         started = time.monotonic()
         work = prepare(name, target)
         run_mutmut(work, args.max_children)
         results = scores(work, target, equivalents)
-        print(f"   {time.monotonic() - started:.0f}s", flush=True)
+        minutes, seconds = divmod(round(time.monotonic() - started), 60)
+        print(f"   {name}: {minutes}m{seconds:02}s", flush=True)
         rows += [(name, score) for score in results]
         problems += stale_equivalents(results, equivalents, target)
     print_table(rows)
@@ -222,11 +227,14 @@ def print_table(rows: list[tuple[str, Score]]) -> None:
     width = max([len(header[0])] + [len(score.module) for _, score in rows])
     print(f"\n{header[0]:<{width}} " + " ".join(f"{h:>10}" for h in header[1:]))
     for _, s in rows:
-        cells = (len(s.statuses), s.killed, len(s.equivalent), len(s.survivors), f"{s.score:.1f}%")
+        score = f"{s.score:.1f}%" if s.statuses else "-"  # no function, nothing to mutate (constants only)
+        cells = (len(s.statuses), s.killed, len(s.equivalent), len(s.survivors), score)
         print(f"{s.module:<{width}} " + " ".join(f"{c:>10}" for c in cells))
-    for name, s in rows:
-        for mutant in s.survivors:
-            print(f"  survived ({s.statuses[mutant]}): {mutant}   (cd mutants/{name} && mutmut show {mutant})")
+    survivors = [(name, s.statuses[m], m) for name, s in rows for m in s.survivors]
+    for name, status, mutant in survivors:
+        print(f"  {status}: {mutant}  [{name}]")
+    if survivors:
+        print("each one's change: cd mutants/<target> && ../../.venv/bin/mutmut show <mutant>")
 
 
 if __name__ == "__main__":

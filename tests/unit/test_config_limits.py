@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from eventapi.config import ConfigError, load_stage, parse_config
+from eventapi.config import ApiKeyProvider, ConfigError, load_stage, parse_config, renewal_context
+from eventapi.contract import SsmParam, ssm_name
 from eventapi.protocol.modes import AuthMode
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -178,6 +179,7 @@ def test_load_stage_without_cdk_json(tmp_path: Path) -> None:
         ("[]", "cdk.json: expected a JSON object, got []"),
         ('{"context": []}', "cdk.json: context: expected an object, got []"),
         ('{"context": {}}', 'eventapi: missing from cdk.json "context"; add {"app": "...", "stages": {...}}'),
+        ('{"app": "true"}', 'eventapi: missing from cdk.json "context"; add {"app": "...", "stages": {...}}'),
         (
             b"\xff{}",
             "cdk.json: cannot be read ('utf-8' codec can't decode byte 0xff in position 0: invalid start byte)",
@@ -197,3 +199,16 @@ def test_load_stage_with_an_unreadable_cdk_json(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_stage("dev", tmp_path)
     assert str(info.value) == "cdk.json: cannot be read (Is a directory)"
+
+
+# --- names derived in one place ----------------------------------------------------------------------------------
+
+
+def test_derived_names() -> None:
+    """SSM names keep the prefix's last segment whatever its letters; stack keys are told apart by description;
+    the renewer's context carries the one namespace a stage needs."""
+    assert ssm_name("/social/X", SsmParam.API_KEY) == "/social/X/api-key"
+    assert ApiKeyProvider.is_stack_key("Event API key [generation 2]")
+    assert not ApiKeyProvider.is_stack_key("Event API key (rotated)")
+    stage = stage_of(namespaces={"chat": {}}, ssm={"prefix": "/s/X"})
+    assert renewal_context(stage)["stages"]["dev"]["namespaces"] == {"default": {}}

@@ -1,0 +1,156 @@
+"""The config field by field where the other config tests stop: what a new pool's choices, the ci section's own
+account, region and qualifier become, where a handler file may live, and the exact message for each bad value."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eventapi.config import ConfigError, parse_config
+from tests.unit.test_config import ROOT
+
+POOL = "eventapi.stages.dev.auth.providers.cognito"
+
+
+def parsed(context: dict[str, Any], root: Path = ROOT) -> Any:
+    return parse_config(context, root)
+
+
+def error_of(context: dict[str, Any], root: Path = ROOT) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        parse_config(context, root)
+    return info.value
+
+
+def dev(**stage: Any) -> dict[str, Any]:
+    return {"app": "social", "stages": {"dev": stage}}
+
+
+def with_pool(**settings: Any) -> dict[str, Any]:
+    return dev(auth={"providers": {"cognito": {"newUserPool": True, **settings}}})
+
+
+# --- errors ------------------------------------------------------------------------------------------------------
+
+
+def test_config_error_names_the_field_and_the_problem() -> None:
+    """A ConfigError carries the field path and the problem apart, for tools that show them separately."""
+    err = error_of(dev(logging={"level": "LOUD"}))
+    assert (err.path, err.problem) == (
+        "eventapi.stages.dev.logging.level",
+        "'LOUD' is not allowed; expected one of NONE, ERROR, INFO, DEBUG, ALL",
+    )
+
+
+@pytest.mark.parametrize(("length", "shown"), [(58, "'" + "x" * 58 + "'"), (59, "'" + "x" * 56 + "...")])
+def test_a_bad_value_is_quoted_up_to_sixty_characters(length: int, shown: str) -> None:
+    """A bad value is quoted whole up to 60 characters; a longer one is cut to 57 and '...'."""
+    assert error_of(dev(logging={"level": "x" * length})).problem == (
+        f"{shown} is not allowed; expected one of NONE, ERROR, INFO, DEBUG, ALL"
+    )
+
+
+def test_a_stage_without_namespaces_gets_default() -> None:
+    """A stage that names no namespace has the one namespace `default`."""
+    assert [ns.name for ns in parsed(dev(region="eu-west-1")).stage("dev").namespaces] == ["default"]
+
+
+# --- a new user pool ---------------------------------------------------------------------------------------------
+
+
+def test_pool_choices_are_read() -> None:
+    """selfSignUp and the sign-in aliases reach the pool settings; preferredUsername comes with username."""
+    pool = parsed(with_pool(selfSignUp=True, signInAliases=["username", "preferredUsername"]))
+    settings = pool.stage("dev").auth.cognito.pool
+    assert (settings.self_sign_up, settings.sign_in_aliases) == (True, ("username", "preferredUsername"))
+    assert parsed(with_pool()).stage("dev").auth.cognito.pool.self_sign_up is False
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"mfa": 5}, f"{POOL}.mfa: 5 is not allowed; expected one of required, optional, off"),
+        ({"featurePlan": True}, f"{POOL}.featurePlan: true is not allowed; expected one of plus, essentials"),
+        ({"signInAliases": "email"}, f"{POOL}.signInAliases: 'email' is not allowed; expected a non-empty list of "
+         "email, username, preferredUsername"),
+        ({"selfSignUp": "yes"}, f"{POOL}.selfSignUp: 'yes' is not allowed; expected true or false"),
+    ],
+)  # fmt: skip
+def test_bad_pool_choice(settings: dict[str, Any], message: str) -> None:
+    assert str(error_of(with_pool(**settings))) == message
+
+
+# --- where a handler may live ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "handlers").mkdir()
+    (tmp_path / "lib").mkdir()
+    for name in ("handlers/chat.js", "handlers/chat.mjs", "lib/chat.js"):
+        (tmp_path / name).write_text("export function onPublish(ctx) { return ctx.events; }")
+    return tmp_path
+
+
+def test_handler_may_be_an_es_module_file(project: Path) -> None:
+    """A handler is a .js or .mjs file under handlers/."""
+    ns = parsed(dev(namespaces={"chat": {"handler": "handlers/chat.mjs"}}), project).stage("dev").namespaces[0]
+    assert ns.handler == "handlers/chat.mjs"
+
+
+@pytest.mark.parametrize("handler", ["lib/chat.js", "handlers/../lib/chat.js", "handlers/../handlers/chat.js"])
+def test_security_handler_files_stay_under_handlers(project: Path, handler: str) -> None:
+    """Security check: a handler path outside handlers/, or climbing out of it with '..' (even back in), is
+    refused before any file is read, so cdk.json cannot pull arbitrary project files into the template."""
+    message = str(error_of(dev(namespaces={"chat": {"handler": handler}}), project))
+    assert message == (
+        f"eventapi.stages.dev.namespaces.chat.handler: {handler!r} is not allowed; expected a .js file under "
+        "handlers/, e.g. 'handlers/comments.js'"
+    )
+
+
+# --- the ci section's own settings -------------------------------------------------------------------------------
+
+STAGES = {"dev": {"region": "eu-west-1"}}
+CI = {"github": {"owner": "example-org", "repository": "eventapi"}, "deploy": {"dev": {"environment": "dev"}}}
+
+
+def ci_context(**ci: Any) -> dict[str, Any]:
+    return {"app": "social", "stages": copy.deepcopy(STAGES), "ci": {**copy.deepcopy(CI), **ci}}
+
+
+def test_ci_of_a_single_stage_app_reads_its_own_settings() -> None:
+    """With one stage, the ci section's account, region and bootstrap qualifier are read as given."""
+    ci = parsed(ci_context(account="123456789012", region="us-east-1", bootstrapQualifier="custom1")).ci
+    assert (ci.app, ci.account, ci.region, ci.bootstrap_qualifier) == ("social", "123456789012", "us-east-1", "custom1")
+    default = parsed(ci_context()).ci
+    assert (default.account, default.region, default.bootstrap_qualifier) == (None, None, "hnb659fds")
+
+
+@pytest.mark.parametrize(
+    ("ci", "message"),
+    [
+        ({"github": {}}, "eventapi.ci.github.owner: missing; the GitHub repository the workflows run in"),
+        ({"account": "12345"}, "eventapi.ci.account: '12345' is not allowed; expected a 12-digit AWS account id"),
+        ({"region": "europe"}, "eventapi.ci.region: 'europe' is not allowed; expected an AWS region name like "
+         "'eu-west-1'"),
+        ({"oidcProvider": 5}, "eventapi.ci.oidcProvider: 5 is not allowed; expected 'create' or the ARN of the "
+         "account's GitHub OIDC provider"),
+        ({"deploy": []}, "eventapi.ci.deploy: [] is not allowed; expected an object of stage name -> {environment} "
+         "or {branch}"),
+    ],
+)  # fmt: skip
+def test_bad_ci_setting(ci: dict[str, Any], message: str) -> None:
+    assert str(error_of(ci_context(**ci))) == message
+
+
+def test_ci_without_github() -> None:
+    """The ci section needs the repository its workflows run in."""
+    context = ci_context()
+    del context["ci"]["github"]
+    assert str(error_of(context)) == (
+        'eventapi.ci.github: missing; give {"owner": "<user or org>", "repository": "<name>"}'
+    )
