@@ -55,6 +55,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         groups = {SYNTH_GROUPS[name] for name in item.fixturenames if name in SYNTH_GROUPS}  # type: ignore[attr-defined]
         if any(item.nodeid == path or item.nodeid.startswith(f"{path}::") for path in TIMING_GROUP):
             groups.add("timing")
+            item.add_marker(pytest.mark.timing)
         for group in sorted(groups):
             item.add_marker(pytest.mark.xdist_group(group))
     yield
