@@ -52,8 +52,12 @@ def project_with_namespaces(root: Path, count: int) -> Path:
 def deploy_stage(session: Any) -> None:
     appsync = session.client("appsync")
     mode = [{"authType": "API_KEY"}]
-    config = {"authProviders": mode, "connectionAuthModes": mode, "defaultPublishAuthModes": mode,
-              "defaultSubscribeAuthModes": mode}  # fmt: skip
+    config = {
+        "authProviders": mode,
+        "connectionAuthModes": mode,
+        "defaultPublishAuthModes": mode,
+        "defaultSubscribeAuthModes": mode,
+    }
     api = appsync.create_api(name="bench-dev", eventConfig=config)["api"]
     for i in range(10):
         appsync.create_channel_namespace(apiId=api["apiId"], name=f"ns{i}")
@@ -105,9 +109,13 @@ def main() -> int:
     server.start()
     host, port = server.get_host_and_port()
     os.environ.update(
-        AWS_ENDPOINT_URL=f"http://{host}:{port}", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-        AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION, AWS_EC2_METADATA_DISABLED="true",
-    )  # fmt: skip
+        AWS_ENDPOINT_URL=f"http://{host}:{port}",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_REGION=REGION,
+        AWS_DEFAULT_REGION=REGION,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
     try:
         with tempfile.TemporaryDirectory() as tmp:
             stage = load_stage("dev", project_with_namespaces(Path(tmp), 10))

@@ -199,11 +199,17 @@ async def worker_round_trips(project: Path, count: int) -> list[float]:
 
     worker = LambdaWorker(LocalFunction(name="stamp", directory=project / "functions" / "stamp"))
     event = {
-        "info": {"channel": {"path": "/lambda/x", "segments": ["lambda", "x"]}, "channelNamespace": {"name": "lambda"},
-                 "operation": "PUBLISH"},
-        "identity": None, "request": {"headers": {}, "domainName": None}, "stash": {}, "outErrors": [],
+        "info": {
+            "channel": {"path": "/lambda/x", "segments": ["lambda", "x"]},
+            "channelNamespace": {"name": "lambda"},
+            "operation": "PUBLISH",
+        },
+        "identity": None,
+        "request": {"headers": {}, "domainName": None},
+        "stash": {},
+        "outErrors": [],
         "events": [{"id": "1", "payload": {"n": 1}}],
-    }  # fmt: skip
+    }
     await worker.invoke(event)  # the cold start
     out = []
     for _ in range(count):

@@ -124,11 +124,20 @@ def subscriber(port: int, count: int, expected: int, out_file: str) -> None:
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as session:
             protos = subprotocols({"host": "localhost", "x-api-key": API_KEY})
-            sockets = [await session.ws_connect(f"ws://{HOST}:{port}/event/realtime", protocols=protos)
-                       for _ in range(count)]  # fmt: skip
+            sockets = [
+                await session.ws_connect(f"ws://{HOST}:{port}/event/realtime", protocols=protos) for _ in range(count)
+            ]
             for i, ws in enumerate(sockets):
-                await ws.send_str(json.dumps({"type": "subscribe", "id": f"s{i}", "channel": CHANNEL,
-                                              "authorization": {"x-api-key": API_KEY}}))  # fmt: skip
+                await ws.send_str(
+                    json.dumps(
+                        {
+                            "type": "subscribe",
+                            "id": f"s{i}",
+                            "channel": CHANNEL,
+                            "authorization": {"x-api-key": API_KEY},
+                        }
+                    )
+                )
             for ws in sockets:
                 while json.loads((await ws.receive(timeout=30)).data)["type"] != "subscribe_success":
                     pass
@@ -153,9 +162,17 @@ def subscriber(port: int, count: int, expected: int, out_file: str) -> None:
 
             await asyncio.gather(*(drain(i, ws) for i, ws in enumerate(sockets)), return_exceptions=True)
             received = sum(len(s) for s in seen)
-            Path(out_file).write_text(json.dumps({"received": received, "duplicates": duplicates,
-                                                  "lost": count * expected - received, "last_ns": last,
-                                                  "latencies_us": latencies}))  # fmt: skip
+            Path(out_file).write_text(
+                json.dumps(
+                    {
+                        "received": received,
+                        "duplicates": duplicates,
+                        "lost": count * expected - received,
+                        "last_ns": last,
+                        "latencies_us": latencies,
+                    }
+                )
+            )
             for ws in sockets:
                 await ws.close()
 
@@ -214,8 +231,19 @@ def run_case(kind: str, subscribers: int, events: int, publishers: int, workers:
         port = int(wait_file(tmp / "port", server))
         per = [subscribers // workers + (1 if i < subscribers % workers else 0) for i in range(workers)]
         for i, count in enumerate(per):
-            subs.append(start("sub", "--port", str(port), "--count", str(count), "--expected", str(events),
-                              "--out", str(tmp / f"sub{i}.json")))  # fmt: skip
+            subs.append(
+                start(
+                    "sub",
+                    "--port",
+                    str(port),
+                    "--count",
+                    str(count),
+                    "--expected",
+                    str(events),
+                    "--out",
+                    str(tmp / f"sub{i}.json"),
+                )
+            )
         for proc in subs:
             assert proc.stdout is not None
             if proc.stdout.readline().strip() != "ready":
@@ -235,13 +263,18 @@ def run_case(kind: str, subscribers: int, events: int, publishers: int, workers:
     delivered = sum(r["received"] for r in results)
     window = (max(r["last_ns"] for r in results) - started_ns) / 1e9
     return {
-        "server": kind, "subscribers": subscribers, "events": events, "deliveries": delivered,
-        "lost": sum(r["lost"] for r in results), "duplicates": sum(r["duplicates"] for r in results),
-        "seconds": window, "per_second": delivered / window if window > 0 else 0.0,
+        "server": kind,
+        "subscribers": subscribers,
+        "events": events,
+        "deliveries": delivered,
+        "lost": sum(r["lost"] for r in results),
+        "duplicates": sum(r["duplicates"] for r in results),
+        "seconds": window,
+        "per_second": delivered / window if window > 0 else 0.0,
         "p50_ms": statistics.median(latencies) / 1000 if latencies else float("nan"),
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] / 1000 if latencies else float("nan"),
         "cpu_us_per_delivery": cpu / delivered * 1e6 if delivered else float("nan"),
-    }  # fmt: skip
+    }
 
 
 def main() -> int:
@@ -267,22 +300,29 @@ def main() -> int:
         subscriber(args.port, args.count, args.expected, args.out)
         return 0
 
-    header = f"{'server':8} {'subs':>5} {'events':>6} {'deliv/s':>10} {'p50 ms':>8} {'p99 ms':>8} " \
-             f"{'cpu us/deliv':>12} {'lost':>5} {'dup':>4}"  # fmt: skip
+    header = (
+        f"{'server':8} {'subs':>5} {'events':>6} {'deliv/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'cpu us/deliv':>12} {'lost':>5} {'dup':>4}"
+    )
     print(header)
     for subscribers, events in ((100, args.events_100), (1000, args.events_1000)):
         rows = {}
         for kind in ("thin", "local"):
             row = run_case(kind, subscribers, events, args.publishers, args.workers)
             rows[kind] = row
-            print(f"{kind:8} {subscribers:5} {events:6} {row['per_second']:10.0f} {row['p50_ms']:8.2f} "
-                  f"{row['p99_ms']:8.2f} {row['cpu_us_per_delivery']:12.2f} {row['lost']:5} {row['duplicates']:4}",
-                  flush=True)  # fmt: skip
+            print(
+                f"{kind:8} {subscribers:5} {events:6} {row['per_second']:10.0f} {row['p50_ms']:8.2f} "
+                f"{row['p99_ms']:8.2f} {row['cpu_us_per_delivery']:12.2f} {row['lost']:5} {row['duplicates']:4}",
+                flush=True,
+            )
         thin, local = rows["thin"], rows["local"]
-        print(f"  ratio local/ceiling @ {subscribers} subscribers: deliveries/s "
-              f"{local['per_second'] / thin['per_second']:.2f} (target >= 0.7), CPU per delivery "
-              f"{local['cpu_us_per_delivery'] / thin['cpu_us_per_delivery']:.2f} (target <= 2.0), "
-              f"loss {local['lost']}, duplicates {local['duplicates']}", flush=True)  # fmt: skip
+        print(
+            f"  ratio local/ceiling @ {subscribers} subscribers: deliveries/s "
+            f"{local['per_second'] / thin['per_second']:.2f} (target >= 0.7), CPU per delivery "
+            f"{local['cpu_us_per_delivery'] / thin['cpu_us_per_delivery']:.2f} (target <= 2.0), "
+            f"loss {local['lost']}, duplicates {local['duplicates']}",
+            flush=True,
+        )
     return 0
 
 

@@ -186,8 +186,12 @@ async def open_socket(port: int, kind: str, index: int) -> tuple[asyncio.StreamR
     if kind == "local":
         writer.write(client_frame('{"type":"connection_init"}'))
         await expect(reader, "connection_ack")
-        subscribe = {"type": "subscribe", "id": "s1", "channel": f"/default/idle/c{index}",
-                     "authorization": {"x-api-key": API_KEY}}  # fmt: skip
+        subscribe = {
+            "type": "subscribe",
+            "id": "s1",
+            "channel": f"/default/idle/c{index}",
+            "authorization": {"x-api-key": API_KEY},
+        }
         writer.write(client_frame(json.dumps(subscribe, separators=(",", ":"))))
         await expect(reader, "subscribe_success")
     return reader, writer
@@ -212,8 +216,14 @@ async def open_many(port: int, kind: str, count: int, first: int, concurrency: i
             await asyncio.gather(*(one(first + i) for i in range(count)))
     except TimeoutError:
         errors.append(f"not done within {DEADLINE_SECONDS} s")
-    return {"start": start, "end": time.monotonic(), "ok": len(held), "failed": count - len(held),
-            "error": errors[0] if errors else None, "held": held}  # fmt: skip
+    return {
+        "start": start,
+        "end": time.monotonic(),
+        "ok": len(held),
+        "failed": count - len(held),
+        "error": errors[0] if errors else None,
+        "held": held,
+    }
 
 
 def worker(port: int, kind: str, count: int, first: int, concurrency: int) -> None:
@@ -252,8 +262,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def start(role: str, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, __file__, "--role", role, *args], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, __file__, "--role", role, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
 
 
 def wait_file(path: Path, proc: subprocess.Popen[str]) -> str:
@@ -299,8 +310,21 @@ def run_case(kind: str, subscribers: int, workers: int, concurrency: int) -> dic
         per = [subscribers // workers + (1 if i < subscribers % workers else 0) for i in range(workers)]
         first = 0
         for count in per:
-            clients.append(start("client", "--port", str(port), "--kind", kind, "--count", str(count),
-                                 "--first", str(WARMUP + first), "--concurrency", str(concurrency)))  # fmt: skip
+            clients.append(
+                start(
+                    "client",
+                    "--port",
+                    str(port),
+                    "--kind",
+                    kind,
+                    "--count",
+                    str(count),
+                    "--first",
+                    str(WARMUP + first),
+                    "--concurrency",
+                    str(concurrency),
+                )
+            )
             first += count
         for proc in clients:
             assert proc.stdout is not None
@@ -337,12 +361,18 @@ def run_case(kind: str, subscribers: int, workers: int, concurrency: int) -> dic
     ok = sum(r["ok"] for r in results)
     seconds = max(r["end"] for r in results) - min(r["start"] for r in results)
     return {
-        "server": kind, "connections": ok, "failed": sum(r["failed"] for r in results), "held": held,
-        "error": next((r["error"] for r in results if r["error"]), None), "seconds": seconds,
-        "per_second": ok / seconds if seconds > 0 else 0.0, "cpu_us": cpu / ok * 1e6 if ok else float("nan"),
-        "rss_before": rss_before, "rss_after": rss_after,
+        "server": kind,
+        "connections": ok,
+        "failed": sum(r["failed"] for r in results),
+        "held": held,
+        "error": next((r["error"] for r in results if r["error"]), None),
+        "seconds": seconds,
+        "per_second": ok / seconds if seconds > 0 else 0.0,
+        "cpu_us": cpu / ok * 1e6 if ok else float("nan"),
+        "rss_before": rss_before,
+        "rss_after": rss_after,
         "kib_per_connection": (rss_after - rss_before) / ok if ok else float("nan"),
-    }  # fmt: skip
+    }
 
 
 def main() -> int:
@@ -370,27 +400,38 @@ def main() -> int:
     limit = raise_fd_limit()
     subscribers = min(args.subscribers, limit - FD_RESERVE - WARMUP)
     if subscribers < args.subscribers:
-        print(f"note: RLIMIT_NOFILE's hard limit is {limit}: {subscribers} connections instead of "
-              f"{args.subscribers} (raise it with `ulimit -Hn` as root)")  # fmt: skip
+        print(
+            f"note: RLIMIT_NOFILE's hard limit is {limit}: {subscribers} connections instead of "
+            f"{args.subscribers} (raise it with `ulimit -Hn` as root)"
+        )
     workers = max(args.workers, -(-subscribers // (limit - FD_RESERVE)))
-    print(f"{subscribers} idle WebSocket connections, {workers} client processes, "
-          f"{args.concurrency} handshakes in flight each")  # fmt: skip
-    print(f"{'server':7} {'conns':>6} {'failed':>6} {'connect s':>9} {'conns/s':>8} {'cpu us/conn':>11} "
-          f"{'RSS before MiB':>14} {'RSS after MiB':>13} {'KiB/conn':>8}")  # fmt: skip
+    print(
+        f"{subscribers} idle WebSocket connections, {workers} client processes, "
+        f"{args.concurrency} handshakes in flight each"
+    )
+    print(
+        f"{'server':7} {'conns':>6} {'failed':>6} {'connect s':>9} {'conns/s':>8} {'cpu us/conn':>11} "
+        f"{'RSS before MiB':>14} {'RSS after MiB':>13} {'KiB/conn':>8}"
+    )
     rows = {}
     for kind in ("bare", "local"):
         row = run_case(kind, subscribers, workers, args.concurrency)
         rows[kind] = row
-        print(f"{kind:7} {row['connections']:6} {row['failed']:6} {row['seconds']:9.2f} {row['per_second']:8.0f} "
-              f"{row['cpu_us']:11.0f} {row['rss_before'] / 1024:14.1f} {row['rss_after'] / 1024:13.1f} "
-              f"{row['kib_per_connection']:8.1f}", flush=True)  # fmt: skip
+        print(
+            f"{kind:7} {row['connections']:6} {row['failed']:6} {row['seconds']:9.2f} {row['per_second']:8.0f} "
+            f"{row['cpu_us']:11.0f} {row['rss_before'] / 1024:14.1f} {row['rss_after'] / 1024:13.1f} "
+            f"{row['kib_per_connection']:8.1f}",
+            flush=True,
+        )
         if row["failed"] or row["held"] != row["connections"]:
             print(f"  {kind}: {row['failed']} failed ({row['error']}); the server held {row['held']}", flush=True)
     bare, local = rows["bare"], rows["local"]
-    print(f"ratio local/ceiling: connects/s {local['per_second'] / bare['per_second']:.2f} (local: upgrade + "
-          f"connection_init/ack + subscribe; ceiling: upgrade only), server CPU per connection "
-          f"{local['cpu_us'] / bare['cpu_us']:.2f}, memory per connection "
-          f"{local['kib_per_connection'] / bare['kib_per_connection']:.2f}")  # fmt: skip
+    print(
+        f"ratio local/ceiling: connects/s {local['per_second'] / bare['per_second']:.2f} (local: upgrade + "
+        f"connection_init/ack + subscribe; ceiling: upgrade only), server CPU per connection "
+        f"{local['cpu_us'] / bare['cpu_us']:.2f}, memory per connection "
+        f"{local['kib_per_connection'] / bare['kib_per_connection']:.2f}"
+    )
     return 0
 
 

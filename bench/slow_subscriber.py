@@ -98,8 +98,10 @@ async def measure(
             base = f"http://127.0.0.1:{port_file.read_text()}"
             auth = ApiKeyAuth(API_KEY)
             async with aiohttp.ClientSession() as session:
-                ws = await session.ws_connect(f"{base}/event/realtime".replace("http", "ws"),
-                                              protocols=subprotocols(auth.connect_auth("127.0.0.1")))  # fmt: skip
+                ws = await session.ws_connect(
+                    f"{base}/event/realtime".replace("http", "ws"),
+                    protocols=subprotocols(auth.connect_auth("127.0.0.1")),
+                )
                 for n in range(subscriptions):
                     await ws.send_str(json.dumps({"type": "subscribe", "id": f"s{n}", "channel": CHANNEL}))
                 answered = 0
@@ -143,14 +145,18 @@ def main() -> None:
     if args.baseline_path is not None:
         runs.append(("baseline", args.baseline_python, args.baseline_path.resolve(), None))
     for subscriptions, publishes in ((args.subscriptions, args.publishes), (1, 40)):
-        print(f"{subscriptions} subscription(s) on one never-reading socket; {publishes} HTTP publishes of "
-              f"5 x {EVENT_BYTES // 1000} KB")  # fmt: skip
+        print(
+            f"{subscriptions} subscription(s) on one never-reading socket; {publishes} HTTP publishes of "
+            f"5 x {EVENT_BYTES // 1000} KB"
+        )
         growth = {}
         for name, python, path, cap in runs:
             r = asyncio.run(measure(subscriptions, publishes, python, path, cap))
             growth[name] = r["peak"] - r["before"]
-            print(f"  {name:11} RSS {r['before']:7.1f} MB -> peak {r['peak']:7.1f} MB (+{growth[name]:.1f} MB); "
-                  f"socket {'closed (1013)' if r['closed'] else 'still open'}")  # fmt: skip
+            print(
+                f"  {name:11} RSS {r['before']:7.1f} MB -> peak {r['peak']:7.1f} MB (+{growth[name]:.1f} MB); "
+                f"socket {'closed (1013)' if r['closed'] else 'still open'}"
+            )
         for name, grown in growth.items():
             if name != "capped":
                 print(f"  growth capped / {name}: {growth['capped'] / max(grown, 0.1):.3f}")

@@ -112,8 +112,11 @@ class AuthModes:
     subscribe: tuple[AuthMode, ...] = ()
 
     def to_json(self) -> dict[str, list[str]]:
-        return {"connect": [m.value for m in self.connect], "publish": [m.value for m in self.publish],
-                "subscribe": [m.value for m in self.subscribe]}  # fmt: skip
+        return {
+            "connect": [m.value for m in self.connect],
+            "publish": [m.value for m in self.publish],
+            "subscribe": [m.value for m in self.subscribe],
+        }
 
     @classmethod
     def from_json(cls, raw: Any, where: str = "authModes") -> AuthModes:
@@ -134,14 +137,20 @@ class NamespaceInfo:
     subscribe: tuple[AuthMode, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "publish": [m.value for m in self.publish],
-                "subscribe": [m.value for m in self.subscribe]}  # fmt: skip
+        return {
+            "name": self.name,
+            "publish": [m.value for m in self.publish],
+            "subscribe": [m.value for m in self.subscribe],
+        }
 
     @classmethod
     def from_json(cls, raw: Any, where: str) -> NamespaceInfo:
         obj = expect_object(raw, where)
-        return cls(required_text(obj, "name", where), _auth_mode_list(obj.get("publish", []), f"{where}.publish"),
-                   _auth_mode_list(obj.get("subscribe", []), f"{where}.subscribe"))  # fmt: skip
+        return cls(
+            required_text(obj, "name", where),
+            _auth_mode_list(obj.get("publish", []), f"{where}.publish"),
+            _auth_mode_list(obj.get("subscribe", []), f"{where}.subscribe"),
+        )
 
 
 @dataclass(frozen=True)
@@ -170,17 +179,30 @@ class EventsConfig:
     api_key: str | None = field(default=None, repr=False)
 
     @classmethod
-    def create(cls, http_endpoint: str, region: str, *, realtime_endpoint: str | None = None,
-               http_host: str | None = None, realtime_host: str | None = None, api_key: str | None = None,
-               **kwargs: Any) -> Self:  # fmt: skip
+    def create(
+        cls,
+        http_endpoint: str,
+        region: str,
+        *,
+        realtime_endpoint: str | None = None,
+        http_host: str | None = None,
+        realtime_host: str | None = None,
+        api_key: str | None = None,
+        **kwargs: Any,
+    ) -> Self:
         """Build a config from an HTTP endpoint, deriving what is missing (realtime endpoint, hosts)."""
         http_endpoint = _http_endpoint(http_endpoint)
         realtime_endpoint = realtime_endpoint or realtime_endpoint_for(http_endpoint)
         _check_url(realtime_endpoint, "realtimeEndpoint", ("ws", "wss"))
-        return cls(http_endpoint=http_endpoint, realtime_endpoint=realtime_endpoint, region=region,
-                   http_host=http_host or urlsplit(http_endpoint).netloc,
-                   realtime_host=realtime_host or urlsplit(realtime_endpoint).netloc, api_key=api_key,
-                   **kwargs)  # fmt: skip
+        return cls(
+            http_endpoint=http_endpoint,
+            realtime_endpoint=realtime_endpoint,
+            region=region,
+            http_host=http_host or urlsplit(http_endpoint).netloc,
+            realtime_host=realtime_host or urlsplit(realtime_endpoint).netloc,
+            api_key=api_key,
+            **kwargs,
+        )
 
     def with_api_key(self, api_key: str | None) -> Self:
         return replace(self, api_key=api_key)
@@ -190,12 +212,17 @@ class EventsConfig:
     def to_json(self, *, include_api_key: bool = False) -> dict[str, Any]:
         """The `config` parameter's JSON (camelCase); `apiKey` only with include_api_key=True (files, not SSM)."""
         out: dict[str, Any] = {
-            "apiId": self.api_id, "region": self.region, "httpEndpoint": self.http_endpoint,
-            "realtimeEndpoint": self.realtime_endpoint, "httpHost": self.http_host, "realtimeHost": self.realtime_host,
-            "authModes": self.auth_modes.to_json(), "namespaces": [ns.to_json() for ns in self.namespaces],
+            "apiId": self.api_id,
+            "region": self.region,
+            "httpEndpoint": self.http_endpoint,
+            "realtimeEndpoint": self.realtime_endpoint,
+            "httpHost": self.http_host,
+            "realtimeHost": self.realtime_host,
+            "authModes": self.auth_modes.to_json(),
+            "namespaces": [ns.to_json() for ns in self.namespaces],
             "cognito": self.cognito.to_json() if self.cognito else None,
             "apiKeyExpires": iso(self.api_key_expires) if self.api_key_expires else None,
-        }  # fmt: skip
+        }
         if include_api_key and self.api_key is not None:
             out["apiKey"] = self.api_key
         return out
@@ -208,34 +235,45 @@ class EventsConfig:
         expires = obj.get("apiKeyExpires")
         key = obj.get("apiKey", api_key)
         return cls.create(
-            required_text(obj, "httpEndpoint", source), required_text(obj, "region", source),
+            required_text(obj, "httpEndpoint", source),
+            required_text(obj, "region", source),
             realtime_endpoint=optional_text(obj, "realtimeEndpoint", source),
-            http_host=optional_text(obj, "httpHost", source), realtime_host=optional_text(obj, "realtimeHost", source),
+            http_host=optional_text(obj, "httpHost", source),
+            realtime_host=optional_text(obj, "realtimeHost", source),
             api_id=optional_text(obj, "apiId", source),
             auth_modes=AuthModes.from_json(obj.get("authModes") or {}, f"{source}.authModes"),
-            namespaces=tuple(NamespaceInfo.from_json(ns, f"{source}.namespaces[{i}]")
-                             for i, ns in enumerate(expect_list(obj.get("namespaces") or [], f"{source}.namespaces"))),
-            cognito=None if cognito is None else CognitoInfo(
+            namespaces=tuple(
+                NamespaceInfo.from_json(ns, f"{source}.namespaces[{i}]")
+                for i, ns in enumerate(expect_list(obj.get("namespaces") or [], f"{source}.namespaces"))
+            ),
+            cognito=None
+            if cognito is None
+            else CognitoInfo(
                 required_text(expect_object(cognito, f"{source}.cognito"), "userPoolId", f"{source}.cognito"),
-                required_text(cognito, "clientId", f"{source}.cognito")),
+                required_text(cognito, "clientId", f"{source}.cognito"),
+            ),
             api_key_expires=None if expires is None else parse_time(expires, f"{source}.apiKeyExpires"),
             api_key=key if isinstance(key, str) and key else None,
-        )  # fmt: skip
+        )
 
     # --- the env file ---
 
     def to_env(self, *, include_api_key: bool = True) -> str:
         """An env file (`KEY=value` lines of `ENV_KEYS`, shell-quoted), as the client's `from_env` reads it."""
         values = {
-            "http_endpoint": self.http_endpoint, "realtime_endpoint": self.realtime_endpoint,
-            "http_host": self.http_host, "realtime_host": self.realtime_host, "region": self.region,
-            "api_id": self.api_id, "api_key": self.api_key if include_api_key else None,
+            "http_endpoint": self.http_endpoint,
+            "realtime_endpoint": self.realtime_endpoint,
+            "http_host": self.http_host,
+            "realtime_host": self.realtime_host,
+            "region": self.region,
+            "api_id": self.api_id,
+            "api_key": self.api_key if include_api_key else None,
             "api_key_expires": iso(self.api_key_expires) if self.api_key_expires else None,
             "auth_modes": json.dumps(self.auth_modes.to_json(), separators=(",", ":")),
             "namespaces": json.dumps([ns.to_json() for ns in self.namespaces], separators=(",", ":")),
             "user_pool_id": self.cognito.user_pool_id if self.cognito else None,
             "user_pool_client_id": self.cognito.client_id if self.cognito else None,
-        }  # fmt: skip
+        }
         return "".join(f"{ENV_KEYS[k]}={shlex.quote(v)}\n" for k, v in values.items() if v is not None)
 
     # --- Amplify ---
@@ -251,9 +289,10 @@ class EventsConfig:
         """`{"API": {"Events": {...}}}`, the object `Amplify.configure()` takes (includes the API key)."""
         default = self.default_auth_mode()
         events: dict[str, Any] = {
-            "endpoint": self.http_endpoint, "region": self.region,
+            "endpoint": self.http_endpoint,
+            "region": self.region,
             "defaultAuthMode": next(k for k, v in AMPLIFY_AUTH_MODES.items() if v is default),
-        }  # fmt: skip
+        }
         if self.api_key is not None:
             events["apiKey"] = self.api_key
         return {"API": {"Events": events}}

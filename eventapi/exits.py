@@ -50,6 +50,7 @@ class ExitCode(IntEnum):
     POST_DEPLOY = 23
     SCENARIO = 24
     DANGEROUS = 25
+    BELOW_THRESHOLD = 26
     INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process Ctrl-C ended
 
 
@@ -62,7 +63,8 @@ LOCAL: Final = "local"
 DEMO: Final = "demo"
 REVIEW: Final = "review"
 SUMMARY: Final = "summary"
-COMMANDS: Final = (APP, DEPLOY, RENEWER, CLIENT, LOCAL, DEMO, REVIEW, SUMMARY)
+MUTATION: Final = "mutation"
+COMMANDS: Final = (APP, DEPLOY, RENEWER, CLIENT, LOCAL, DEMO, REVIEW, SUMMARY, MUTATION)
 _AWS_STEPS: Final = (DEPLOY, RENEWER, LOCAL)  # `eventapi.local renew` exits with the renewer's code
 
 
@@ -88,8 +90,9 @@ MEANINGS: Final[Mapping[ExitCode, Meaning]] = {
     ),
     ExitCode.CONFIG: Meaning(
         "bad configuration: `cdk.json` or a stage, a template or its synth, the client's config (file, SSM, "
-        "`$EVENTAPI_AUTH_TOKEN`, `--ca-file`), no region",
-        (APP, DEPLOY, RENEWER, CLIENT, LOCAL, DEMO),
+        "`$EVENTAPI_AUTH_TOKEN`, `--ca-file`), no region; (mutation) a target naming no file, an equivalent without "
+        "its reason",
+        (APP, DEPLOY, RENEWER, CLIENT, LOCAL, DEMO, MUTATION),
     ),
     ExitCode.UNAUTHORIZED: Meaning(
         "no credentials, or they were refused: none found, rejected by AWS, or (`preflight`) for another account "
@@ -141,6 +144,10 @@ MEANINGS: Final[Mapping[ExitCode, Meaning]] = {
     ),
     ExitCode.SCENARIO: Meaning("the demo's scenario failed: nothing received, a timeout or a client error", (DEMO,)),
     ExitCode.DANGEROUS: Meaning("dangerous findings left unaccepted", (REVIEW,)),
+    ExitCode.BELOW_THRESHOLD: Meaning(
+        "a module's mutation score is below 95%, or `mutation/equivalents.txt` lists a mutant that is gone or killed",
+        (MUTATION,),
+    ),
     ExitCode.INTERRUPTED: Meaning("interrupted by Ctrl-C", (CLIENT, DEMO)),
 }
 

@@ -3,7 +3,8 @@
 `make mutation` (or `python mutation/run.py [target ...]`) runs mutmut on each target below, each against the
 tests that exercise it, and prints the score per module. A mutant that survives is a change no test notices:
 a missing test, or an equivalent mutant (one that cannot change behaviour), listed in mutation/equivalents.txt
-with the reason. Exits 1 when a module scores below THRESHOLD with its equivalents excluded.
+with the reason. Exits BELOW_THRESHOLD (26, the project's exit-code table) when a module scores below THRESHOLD
+with its equivalents excluded, or when the list names a mutant that is gone or that a test kills.
 
 Each target runs in its own directory, mutants/<target>/ (git ignores it, and a run starts it afresh so a result
 never comes from stale tests); mutmut's own commands work there afterwards:
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mutmut.stats import status_by_exit_code  # mutmut's own reading of its exit codes
+
+from eventapi.exits import ExitCode, unexpected_line
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "mutants"
@@ -45,21 +48,25 @@ TARGETS: dict[str, Target] = {
         modules=("eventapi/protocol/*.py",),
         tests=("tests/unit/protocol", "--ignore=tests/unit/protocol/test_protocol_fuzz.py"),
     ),
-    # config.py becomes the package eventapi/config/: whichever exists is mutated.
-    "config": Target(modules=("eventapi/config.py", "eventapi/config/*.py"), tests=("tests/unit/test_config*.py",)),
+    "config": Target(modules=("eventapi/config/*.py",), tests=("tests/unit/test_config*.py",)),
     # The whole of tests/deploy takes minutes per run (moto, CLI subprocesses): the tests of these two modules.
     "deploy": Target(
         modules=("eventapi/deploy/keys.py", "eventapi/deploy/params.py"),
         tests=("tests/deploy/test_key_rules.py", "tests/deploy/test_ssm_params.py"),
     ),
-    # The local server's auth and subscription code, and the client's auth and redirect handling: named by their
-    # current files (server.py and client.py are being split; update these when they are).
+    # The local server's auth, its one subscribe/publish path (which authorizes both), and its subscription index.
     "local": Target(
-        modules=("eventapi/local/auth.py", "eventapi/local/server.py"),
-        tests=("tests/local/test_auth.py", "tests/local/test_ws_protocol.py", "tests/local/test_http.py"),
+        modules=("eventapi/local/auth.py", "eventapi/local/pipeline.py", "eventapi/local/subscriptions.py"),
+        tests=(
+            "tests/local/test_auth.py",
+            "tests/local/test_ws_protocol.py",
+            "tests/local/test_http.py",
+            "tests/local/test_subscriptions.py",
+        ),
     ),
+    # The client's auth objects and the session that refuses every redirect.
     "client": Target(
-        modules=("eventapi/client/auth.py", "eventapi/client/client.py"),
+        modules=("eventapi/client/auth.py", "eventapi/client/session.py"),
         tests=("tests/client",),
     ),
 }
@@ -107,7 +114,7 @@ def read_equivalents(path: Path = EQUIVALENTS) -> dict[str, str]:
             continue
         name, _, reason = line.partition(" ")
         if not reason.strip():
-            raise SystemExit(f"{path.name}:{number}: {name} has no reason; say why it cannot change behaviour")
+            raise ConfigError(f"{path.name}:{number}: {name} has no reason; say why it cannot change behaviour")
         equivalents[name] = reason.strip()
     return equivalents
 
@@ -155,7 +162,7 @@ def run_mutmut(work: Path, max_children: int) -> None:
         )
     if done.returncode != 0:
         print(log.read_text()[-4000:], file=sys.stderr)
-        raise SystemExit(f"mutmut failed in {work} (exit {done.returncode}); full log: {log}")
+        raise MutmutFailed(f"mutmut failed in {work} (exit {done.returncode}); full log: {log}")
 
 
 def mutated_modules(target: Target) -> list[str]:
@@ -195,13 +202,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [name for name in args.targets if name not in TARGETS]
     if unknown:
         parser.error(f"unknown target {unknown[0]!r}; choose from {', '.join(TARGETS)}")
-    equivalents = read_equivalents()
+    equivalents = read_equivalents(EQUIVALENTS)
     rows: list[tuple[str, Score]] = []
     problems: list[str] = []
     for name in args.targets or list(TARGETS):
         target = TARGETS[name]
         if not mutated_modules(target):
-            raise SystemExit(
+            raise ConfigError(
                 f"target {name}: {', '.join(target.modules)} matches no file; update TARGETS in {__file__}"
             )
         print(f"== {name}: {', '.join(target.modules)} against {' '.join(target.tests)}", flush=True)
@@ -219,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     low = [score.module for _, score in rows if score.score < THRESHOLD]
     if low:
         print(f"below {THRESHOLD:.0f}%: {', '.join(low)}")
-    return 1 if low or problems else 0
+    return ExitCode.BELOW_THRESHOLD if low or problems else ExitCode.OK
 
 
 def print_table(rows: list[tuple[str, Score]]) -> None:
@@ -237,5 +244,28 @@ def print_table(rows: list[tuple[str, Score]]) -> None:
         print("each one's change: cd mutants/<target> && ../../.venv/bin/mutmut show <mutant>")
 
 
+class ConfigError(Exception):
+    """The targets or the equivalents list are wrong: one line, exit CONFIG."""
+
+
+class MutmutFailed(Exception):
+    """mutmut itself failed (not a mutant: its set-up, e.g. the tests fail unmutated): exit UNEXPECTED."""
+
+
+def run(argv: list[str] | None = None) -> int:
+    """`main` with every failure as one line on stderr and its code from the exit-code table."""
+    try:
+        return main(argv)
+    except ConfigError as err:
+        print(f"mutation: {err}", file=sys.stderr)
+        return ExitCode.CONFIG
+    except MutmutFailed as err:
+        print(f"mutation: {err}", file=sys.stderr)
+        return ExitCode.UNEXPECTED
+    except Exception as err:  # one line, never a traceback
+        print(unexpected_line("mutation", err, str), file=sys.stderr)
+        return ExitCode.UNEXPECTED
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -43,8 +43,13 @@ from eventapi.protocol.auth import mask_credentials
 from eventapi.protocol.modes import AuthMode
 
 TOKEN_ENV = "EVENTAPI_AUTH_TOKEN"  # noqa: S105 - the name of a variable, not a token
-AUTH_CHOICES = {"api-key": AuthMode.API_KEY, "iam": AuthMode.AWS_IAM, "cognito": AuthMode.AMAZON_COGNITO_USER_POOLS,
-                "oidc": AuthMode.OPENID_CONNECT, "lambda": AuthMode.AWS_LAMBDA}  # fmt: skip
+AUTH_CHOICES = {
+    "api-key": AuthMode.API_KEY,
+    "iam": AuthMode.AWS_IAM,
+    "cognito": AuthMode.AMAZON_COGNITO_USER_POOLS,
+    "oidc": AuthMode.OPENID_CONNECT,
+    "lambda": AuthMode.AWS_LAMBDA,
+}
 
 
 class CliError(Exception):
@@ -65,8 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--ca-file", help="PEM bundle to trust (a local Event API's CA)")
     common.add_argument("-v", "--verbose", action="store_true", help="log reconnects and warnings")
     with_auth = argparse.ArgumentParser(add_help=False, parents=[common])
-    with_auth.add_argument("--auth", choices=sorted(AUTH_CHOICES), default="api-key",
-                           help=f"auth mode (tokens come from ${TOKEN_ENV}); default api-key")  # fmt: skip
+    with_auth.add_argument(
+        "--auth",
+        choices=sorted(AUTH_CHOICES),
+        default="api-key",
+        help=f"auth mode (tokens come from ${TOKEN_ENV}); default api-key",
+    )
 
     parser = argparse.ArgumentParser(prog="python -m eventapi.client", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -77,11 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("channel", help="e.g. /default/comments/42/new")
     pub.add_argument("events", nargs="+", help="each a JSON text, e.g. '{\"a\":1}'")
     pub.add_argument("--via", choices=("http", "ws"), default="http", help="HTTP POST (default) or the socket")
-    smoke = commands.add_parser("smoke", parents=[common], help="check a deployed stage with every auth mode at hand",
-                                description=smoke_doc.split("\n\n")[1])  # fmt: skip
+    smoke = commands.add_parser(
+        "smoke",
+        parents=[common],
+        help="check a deployed stage with every auth mode at hand",
+        description=smoke_doc.split("\n\n")[1],
+    )
     smoke.add_argument("--namespace", help="the namespace to use (default: 'default', else the first)")
-    smoke.add_argument("--token-mode", choices=("cognito", "oidc", "lambda"),
-                       help=f"what ${TOKEN_ENV} is for (default: the stage's first token mode)")  # fmt: skip
+    smoke.add_argument(
+        "--token-mode",
+        choices=("cognito", "oidc", "lambda"),
+        help=f"what ${TOKEN_ENV} is for (default: the stage's first token mode)",
+    )
     smoke.add_argument("--timeout", type=float, default=RECEIVE_TIMEOUT, help="seconds to wait for each event")
     return parser
 
@@ -98,8 +114,7 @@ def load_config(args: argparse.Namespace) -> EventsConfig:
         raise CliError("give exactly one of --stage, --prefix or --config-file", ExitCode.USAGE)
     if args.config_file:
         return EventsConfig.from_file(args.config_file)
-    return EventsConfig.from_ssm(args.prefix, stage=args.stage, session=_session(args),
-                                 project_root=args.project_root)  # fmt: skip
+    return EventsConfig.from_ssm(args.prefix, stage=args.stage, session=_session(args), project_root=args.project_root)
 
 
 def make_auth(args: argparse.Namespace) -> AuthProvider:
@@ -138,8 +153,10 @@ async def smoke(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise CliError(str(err), ExitCode.USAGE) from None
     failed = sum(not check.ok for check in report.checks)
-    verdict = {0: "smoke ok", ExitCode.UNAUTHORIZED: f"no credentials for any mode; give the API key in SSM, AWS "
-               f"credentials or ${TOKEN_ENV}"}.get(report.exit_code, f"smoke failed: {failed} check(s)")  # fmt: skip
+    verdict = {
+        0: "smoke ok",
+        ExitCode.UNAUTHORIZED: f"no credentials for any mode; give the API key in SSM, AWS credentials or ${TOKEN_ENV}",
+    }.get(report.exit_code, f"smoke failed: {failed} check(s)")
     print(f"{verdict} ({len(report.checks)} checks)", file=sys.stderr if report.exit_code else sys.stdout)
     return report.exit_code
 

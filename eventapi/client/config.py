@@ -81,9 +81,10 @@ class EventsConfig(contract.EventsConfig):
         modes_raw, namespaces_raw = get("auth_modes"), get("namespaces")
         try:
             modes = AuthModes.from_json(json.loads(modes_raw), ENV_KEYS["auth_modes"]) if modes_raw else None
-            namespaces = tuple(NamespaceInfo.from_json(ns, f"{ENV_KEYS['namespaces']}[{i}]")
-                               for i, ns in enumerate(expect_list(json.loads(namespaces_raw or "[]"),
-                                                                  ENV_KEYS["namespaces"])))  # fmt: skip
+            namespaces = tuple(
+                NamespaceInfo.from_json(ns, f"{ENV_KEYS['namespaces']}[{i}]")
+                for i, ns in enumerate(expect_list(json.loads(namespaces_raw or "[]"), ENV_KEYS["namespaces"]))
+            )
         except ContractError:
             raise
         except ValueError as err:
@@ -91,12 +92,18 @@ class EventsConfig(contract.EventsConfig):
         pool, client = get("user_pool_id"), get("user_pool_client_id")
         expires = get("api_key_expires")
         return cls.create(
-            endpoint, region, realtime_endpoint=get("realtime_endpoint"), http_host=get("http_host"),
-            realtime_host=get("realtime_host"), api_key=api_key, api_id=get("api_id"),
+            endpoint,
+            region,
+            realtime_endpoint=get("realtime_endpoint"),
+            http_host=get("http_host"),
+            realtime_host=get("realtime_host"),
+            api_key=api_key,
+            api_id=get("api_id"),
             auth_modes=modes or (AuthModes.only(AuthMode.API_KEY) if api_key else AuthModes()),
-            namespaces=namespaces, cognito=CognitoInfo(pool, client) if pool and client else None,
+            namespaces=namespaces,
+            cognito=CognitoInfo(pool, client) if pool and client else None,
             api_key_expires=parse_time(expires, ENV_KEYS["api_key_expires"]) if expires else None,
-        )  # fmt: skip
+        )
 
     # --- Amplify ---
 
@@ -108,11 +115,15 @@ class EventsConfig(contract.EventsConfig):
         events = expect_object(api.get("Events"), where)
         mode_name = events.get("defaultAuthMode", "apiKey")
         if mode_name not in AMPLIFY_AUTH_MODES:
-            raise EventsConfigError(f"{where}.defaultAuthMode", f"{mode_name!r} is not one of "
-                                    f"{', '.join(AMPLIFY_AUTH_MODES)}")  # fmt: skip
-        return cls.create(required_text(events, "endpoint", where), required_text(events, "region", where),
-                          api_key=optional_text(events, "apiKey", where),
-                          auth_modes=AuthModes.only(AMPLIFY_AUTH_MODES[mode_name]))  # fmt: skip
+            raise EventsConfigError(
+                f"{where}.defaultAuthMode", f"{mode_name!r} is not one of {', '.join(AMPLIFY_AUTH_MODES)}"
+            )
+        return cls.create(
+            required_text(events, "endpoint", where),
+            required_text(events, "region", where),
+            api_key=optional_text(events, "apiKey", where),
+            auth_modes=AuthModes.only(AMPLIFY_AUTH_MODES[mode_name]),
+        )
 
     @classmethod
     @_as_config_error()
@@ -122,17 +133,23 @@ class EventsConfig(contract.EventsConfig):
         events = expect_object(custom.get("events"), where)
         mode_name = events.get("default_authorization_type", AuthMode.API_KEY.value)
         if mode_name not in {m.value for m in AuthMode}:
-            raise EventsConfigError(f"{where}.default_authorization_type", f"{mode_name!r} is not one of "
-                                    f"{', '.join(m.value for m in AuthMode)}")  # fmt: skip
-        return cls.create(required_text(events, "url", where), required_text(events, "aws_region", where),
-                          api_key=optional_text(events, "api_key", where),
-                          auth_modes=AuthModes.only(AuthMode(mode_name)))  # fmt: skip
+            raise EventsConfigError(
+                f"{where}.default_authorization_type",
+                f"{mode_name!r} is not one of {', '.join(m.value for m in AuthMode)}",
+            )
+        return cls.create(
+            required_text(events, "url", where),
+            required_text(events, "aws_region", where),
+            api_key=optional_text(events, "api_key", where),
+            auth_modes=AuthModes.only(AuthMode(mode_name)),
+        )
 
     # --- CloudFormation outputs ---
 
     @classmethod
-    def from_outputs(cls, outputs: Mapping[str, Any], *, api_key: str | None = None,
-                     auth_modes: AuthModes | None = None) -> Self:  # fmt: skip
+    def from_outputs(
+        cls, outputs: Mapping[str, Any], *, api_key: str | None = None, auth_modes: AuthModes | None = None
+    ) -> Self:
         """From a stack's outputs keyed by `eventapi.outputs.Output` values (DescribeStacks or --outputs-file)."""
 
         def get(key: Output) -> str | None:
@@ -145,11 +162,16 @@ class EventsConfig(contract.EventsConfig):
             raise EventsConfigError("stack outputs", f"missing {', '.join(missing)}")
         pool, client = get(Output.USER_POOL_ID), get(Output.USER_POOL_CLIENT_ID)
         return cls.create(
-            endpoint, region, realtime_endpoint=get(Output.REALTIME_ENDPOINT), http_host=get(Output.HTTP_HOST),
-            realtime_host=get(Output.REALTIME_HOST), api_id=get(Output.API_ID), api_key=api_key,
+            endpoint,
+            region,
+            realtime_endpoint=get(Output.REALTIME_ENDPOINT),
+            http_host=get(Output.HTTP_HOST),
+            realtime_host=get(Output.REALTIME_HOST),
+            api_id=get(Output.API_ID),
+            api_key=api_key,
             auth_modes=auth_modes or (AuthModes.only(AuthMode.API_KEY) if api_key else AuthModes()),
             cognito=CognitoInfo(pool, client) if pool and client else None,
-        )  # fmt: skip
+        )
 
     # --- files and SSM ---
 
@@ -174,8 +196,9 @@ class EventsConfig(contract.EventsConfig):
         return cls.from_env(parse_env_file(text, source=str(file)), source=str(file))
 
     @classmethod
-    def from_ssm(cls, prefix: str | None = None, *, stage: str | None = None, session: Any = None,
-                 project_root: str | Path = ".") -> Self:  # fmt: skip
+    def from_ssm(
+        cls, prefix: str | None = None, *, stage: str | None = None, session: Any = None, project_root: str | Path = "."
+    ) -> Self:
         """Read the `config` parameter and the `api-key` SecureString (decrypted) under a stage's SSM prefix.
 
         Give the prefix, or a stage name of cdk.json (its `ssm.prefix`, read in the stage's `region` when it has
@@ -202,15 +225,20 @@ class EventsConfig(contract.EventsConfig):
             response = ssm.get_parameters(Names=[config_name, key_name], WithDecryption=True)
         except ClientError as err:
             code = err.response.get("Error", {}).get("Code", "Error")
-            raise EventsConfigError(config_name, f"cannot read from SSM ({code}); check the credentials and "
-                                    "that this role may ssm:GetParameters on both names (and kms:Decrypt when "
-                                    "ssm.kmsKeyId is a customer managed key)") from None  # fmt: skip
+            raise EventsConfigError(
+                config_name,
+                f"cannot read from SSM ({code}); check the credentials and "
+                "that this role may ssm:GetParameters on both names (and kms:Decrypt when "
+                "ssm.kmsKeyId is a customer managed key)",
+            ) from None
         except BotoCoreError as err:
             raise EventsConfigError(config_name, f"cannot reach SSM ({err})") from None
         values = {p["Name"]: p["Value"] for p in response.get("Parameters", [])}
         if config_name not in values:
-            raise EventsConfigError(config_name, "not found in SSM; deploy the stage and run the post-deploy step "
-                                    "(python -m eventapi.deploy)")  # fmt: skip
+            raise EventsConfigError(
+                config_name,
+                "not found in SSM; deploy the stage and run the post-deploy step (python -m eventapi.deploy)",
+            )
         try:
             raw = json.loads(values[config_name])
         except ValueError as err:

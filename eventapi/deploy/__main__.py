@@ -43,8 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     kms = argparse.ArgumentParser(add_help=False)
     kms.add_argument("--kms-key-id", help="KMS key for the API key SecureString (default: the stage's ssm.kmsKeyId)")
 
-    parser = argparse.ArgumentParser(prog=PROG, description="Post-deploy step for AppSync Event APIs: stack outputs "
-                                     "and the API key to SSM Parameter Store, key renewal and rotation.")  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Post-deploy step for AppSync Event APIs: stack outputs "
+        "and the API key to SSM Parameter Store, key renewal and rotation.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("publish", parents=[common, dry, kms], help="write endpoints, auth modes and the key to SSM")
     p.add_argument("--stack", help="stack name (default: the stage's, e.g. Social-dev)")
@@ -54,8 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("renew-key", parents=[common, dry, kms], help="push the API key's expiry forward")
     p.add_argument("--days", type=int, help="new validity in days from now (default: the stage's expiry scheme)")
     p = sub.add_parser("rotate-key", parents=[common, dry, kms], help="create a new key; --finish deletes the old")
-    p.add_argument("--grace-hours", type=int, default=DEFAULT_GRACE_HOURS,
-                   help=f"how long the old key stays valid (default: {DEFAULT_GRACE_HOURS})")  # fmt: skip
+    p.add_argument(
+        "--grace-hours",
+        type=int,
+        default=DEFAULT_GRACE_HOURS,
+        help=f"how long the old key stays valid (default: {DEFAULT_GRACE_HOURS})",
+    )
     p.add_argument("--finish", action="store_true", help="delete the key the last rotation retired")
     p.add_argument("--force", action="store_true", help="with --finish: before the grace period ends")
     p = sub.add_parser("unpublish", parents=[common, dry], help="delete the parameters this tool owns")
@@ -64,10 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--account", help="AWS account id (default: the stage's account, else *)")
     p = sub.add_parser("export", parents=[common], help="write a client config file (holds the key; mode 0600)")
     p.add_argument("--format", choices=("env", "json", "amplify"), default="json", help="file format (default: json)")
-    p.add_argument("-o", "--output", type=Path, help="file to write, or - for stdout (default: eventapi.env, "
-                   "eventapi-config.json or amplify_outputs.json)")  # fmt: skip
-    p = sub.add_parser("preflight", parents=[common], help="before cdk deploy/diff/destroy: credentials, account, "
-                       "bootstrap (make runs it first)")  # fmt: skip
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="file to write, or - for stdout (default: eventapi.env, eventapi-config.json or amplify_outputs.json)",
+    )
+    p = sub.add_parser(
+        "preflight",
+        parents=[common],
+        help="before cdk deploy/diff/destroy: credentials, account, bootstrap (make runs it first)",
+    )
     p.add_argument(
         "--for", dest="target", choices=preflight.TARGETS, default="deploy", help="the cdk command to check for"
     )
@@ -89,20 +103,28 @@ def run(args: argparse.Namespace, redactor: Redactor) -> Report | dict[str, Any]
         outputs_file = args.outputs_file
         if outputs_file is not None and not outputs_file.is_absolute():
             outputs_file = args.project_root / outputs_file if not outputs_file.exists() else outputs_file
-        return publish(session, stage, stack_name=args.stack, outputs_file=outputs_file, kms_key_id=args.kms_key_id,
-                       dry_run=args.dry_run, prune=args.prune, **common)  # fmt: skip
+        return publish(
+            session,
+            stage,
+            stack_name=args.stack,
+            outputs_file=outputs_file,
+            kms_key_id=args.kms_key_id,
+            dry_run=args.dry_run,
+            prune=args.prune,
+            **common,
+        )
     if args.command == "show":
         return show(session, stage, **common)
     if args.command == "renew-key":
-        return renew_key(session, stage, days=args.days, kms_key_id=args.kms_key_id, dry_run=args.dry_run,
-                         **common)  # fmt: skip
+        return renew_key(session, stage, days=args.days, kms_key_id=args.kms_key_id, dry_run=args.dry_run, **common)
     if args.command == "rotate-key":
         if args.finish:
             return finish_rotation(session, stage, force=args.force, dry_run=args.dry_run, **common)
         if args.force:
             raise DeployError(ExitCode.USAGE, "--force only goes with --finish")
-        return rotate_key(session, stage, grace_hours=args.grace_hours, kms_key_id=args.kms_key_id,
-                          dry_run=args.dry_run, **common)  # fmt: skip
+        return rotate_key(
+            session, stage, grace_hours=args.grace_hours, kms_key_id=args.kms_key_id, dry_run=args.dry_run, **common
+        )
     if args.command == "unpublish":
         return unpublish(session, stage, prune=args.prune, dry_run=args.dry_run, **common)
     if args.output == Path(STDOUT):

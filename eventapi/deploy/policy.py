@@ -101,9 +101,12 @@ def kms_statement(
     if kms_key == DEFAULT_SSM_KMS_KEY:
         return None
     key_resource = (
-        kms_key if kms_key.startswith("arn:") else "*" if kms_key.startswith("alias/") else
-        f"arn:aws:kms:{region}:{account}:key/{kms_key}"
-    )  # fmt: skip
+        kms_key
+        if kms_key.startswith("arn:")
+        else "*"
+        if kms_key.startswith("alias/")
+        else f"arn:aws:kms:{region}:{account}:key/{kms_key}"
+    )
     condition: dict[str, Any] = {
         "StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"},
         "StringLike": {"kms:EncryptionContext:PARAMETER_ARN": parameters},

@@ -122,8 +122,9 @@ def _resume_cut(ctx: Context, pub: Published, rotation: Rotation) -> RotateRepor
     )
     report.notes.append(f"resuming the rotation started {iso(rotation.rotated_at)}: the old key was not cut yet")
     report.changes += retire(ctx, pub.api_id, rotation, keys)
-    report.notes.append(f"the old key stays valid until {iso(cut)}. After {iso(rotation.finish_after)} run: "
-                        f"{_finish(ctx.stage)}")  # fmt: skip
+    report.notes.append(
+        f"the old key stays valid until {iso(cut)}. After {iso(rotation.finish_after)} run: {_finish(ctx.stage)}"
+    )
     return report
 
 

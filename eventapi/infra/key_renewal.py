@@ -121,10 +121,11 @@ class KeyRenewal(Construct):
         invoker = iam.Role(
             self,
             "SchedulerRole",
-            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com", conditions={
-                "StringEquals": {"aws:SourceAccount": stack.account}}),
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
+            ),
             description=f"{description}: the schedule's role",
-        )  # fmt: skip
+        )
         self.schedule = scheduler.Schedule(
             self,
             "Schedule",

@@ -122,8 +122,12 @@ def attach_page(project_root: Path, host: str, port: int) -> cli_up.Attachment:
             "from SSM (holds the API key; a private temporary file, deleted on exit)",
             f"API         {ep.http}  {ep.realtime}   (the endpoints in SSM)",
         ]
-        lines.append(trust_hint(dep.ca_cert) if tls and dep.ca_cert else "TLS         off: plain http/ws on "
-                     "127.0.0.1, nothing to trust (--tls-port 8443 for https/wss with the local CA)")  # fmt: skip
+        lines.append(
+            trust_hint(dep.ca_cert)
+            if tls and dep.ca_cert
+            else "TLS         off: plain http/ws on "
+            "127.0.0.1, nothing to trust (--tls-port 8443 for https/wss with the local CA)"
+        )
         if (warning := api_key_warning(dep)) is not None:
             lines.append(warning)
         lines.append("Ctrl-C stops everything.")

@@ -251,9 +251,16 @@ class LocalDeployment:
         return moto, appsync, api
 
     async def _data_plane(
-        self, spec: LocalApiSpec, api: RegisteredApi, *, region: str, moto: MotoServer, root: Path, template: Path,
+        self,
+        spec: LocalApiSpec,
+        api: RegisteredApi,
+        *,
+        region: str,
+        moto: MotoServer,
+        root: Path,
+        template: Path,
         state_dir: Path,
-    ) -> LocalServer:  # fmt: skip
+    ) -> LocalServer:
         """Step 3: the local Event API, started, with exactly the control plane's keys."""
         opts = self.options
         settings = LocalSettings(

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eventapi.protocol.limits import CONNECTION_TIMEOUT_MS, KEEP_ALIVE_INTERVAL_SECONDS, MAX_CONNECTION_LIFETIME_SECONDS
+
 STATE_DIR_ENV = "EVENTAPI_LOCAL_STATE_DIR"
 DEFAULT_STATE_DIR = Path("~/.cache/eventapi-local")
 DEFAULT_PORT = 8080  # plain http/ws of `serve` and `up`
@@ -103,9 +105,10 @@ class LocalSettings:
     cognito_user_pool_id: str | None = None
     # Lambda authorizer: a callable or "module:function"; None = AWS_LAMBDA requests are rejected ("not emulated").
     lambda_authorizer: LambdaAuthorizer | str | None = None
-    keepalive_seconds: float = 60.0
-    connection_timeout_ms: int = 300_000
-    max_connection_seconds: float = 24 * 60 * 60
+    # The service's values (docs/protocol.md, Limits); tests shorten them.
+    keepalive_seconds: float = KEEP_ALIVE_INTERVAL_SECONDS
+    connection_timeout_ms: int = CONNECTION_TIMEOUT_MS
+    max_connection_seconds: float = MAX_CONNECTION_LIFETIME_SECONDS
     # Slow-subscriber policy: a connection whose outgoing queue would hold more than this many frames, or more than
     # this many bytes, is closed (code 1013). Bytes bound the memory; frames bound the count of tiny ones.
     max_queued_frames: int = 10_000

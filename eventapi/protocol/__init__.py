@@ -1,7 +1,9 @@
 """The Event API protocol core, free of I/O: shared by `eventapi.client` and `eventapi.local`.
 
 - `channels`: channel path rules and wildcard matching.
-- `messages`: every frame and HTTP body as a dataclass; parsers for both directions; `ProtocolViolation`.
+- `messages`: every frame and HTTP body as a dataclass; the parser of what the service sends.
+- `validation`: the parsers of what clients send; `ProtocolViolation` and the answer to each refusal.
+- `json_text`: standard-JSON-only parsing, the compact JSON IAM signs, the shape checks the parsers share.
 - `auth`: auth objects per mode, the `header-` subprotocol, the SigV4 request IAM signs and servers verify.
 - `limits`: the fixed names and limits.
 - `session`: the per-connection rules a server checks (duplicate subscription id, subscription cap, publish rate).
@@ -43,6 +45,7 @@ from eventapi.protocol.channels import (
     parse_publish_channel,
     parse_subscribe_channel,
 )
+from eventapi.protocol.json_text import MessageFormatError, compact_json, strict_loads
 from eventapi.protocol.limits import (
     CONNECTION_TIMEOUT_MS,
     HTTP_PATH,
@@ -69,8 +72,6 @@ from eventapi.protocol.messages import (
     EventError,
     FailedEvent,
     KeepAlive,
-    MessageFormatError,
-    ProtocolViolation,
     Publish,
     PublishError,
     PublishRequest,
@@ -84,15 +85,11 @@ from eventapi.protocol.messages import (
     Unsubscribe,
     UnsubscribeError,
     UnsubscribeSuccess,
-    Violation,
-    compact_json,
     encode,
-    parse_client_message,
-    parse_http_publish,
     parse_server_message,
-    strict_loads,
 )
 from eventapi.protocol.session import Session
+from eventapi.protocol.validation import ProtocolViolation, Violation, parse_client_message, parse_http_publish
 
 __all__ = [
     "CONNECTION_TIMEOUT_MS",

@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final, Protocol
 
+from eventapi.protocol.json_text import compact_json, strict_loads
 from eventapi.protocol.limits import HEADER_SUBPROTOCOL_PREFIX, HTTP_PATH, SIGV4_SERVICE, SUBPROTOCOL
-from eventapi.protocol.messages import PublishRequest, compact_json, strict_loads
+from eventapi.protocol.messages import PublishRequest
 from eventapi.protocol.modes import AuthMode
 
 API_KEY_HEADER: Final = "x-api-key"
@@ -176,8 +177,9 @@ def iam_request(host: str, body: str, headers: Mapping[str, str] | None = None) 
     request_headers = dict(IAM_FIXED_HEADERS) if headers is None else dict(headers)
     if not any(k.lower() == HOST_HEADER for k in request_headers):
         request_headers[HOST_HEADER] = host
-    return AWSRequest(method="POST", url=f"https://{host}{HTTP_PATH}", data=body.encode("utf-8"),
-                      headers=request_headers)  # fmt: skip
+    return AWSRequest(
+        method="POST", url=f"https://{host}{HTTP_PATH}", data=body.encode("utf-8"), headers=request_headers
+    )
 
 
 def sign_iam(host: str, body: str, *, credentials: Any, region: str) -> dict[str, str]:
@@ -326,9 +328,15 @@ def parse_iam_authorization(auth: Mapping[str, Any]) -> IamSignature:
     missing = [name for name in signed if name not in headers]
     if missing:
         raise AuthFormatError(f"signed header(s) {', '.join(missing)} missing from the auth object")
-    return IamSignature(access_key_id=match["akid"], region=match["region"], service=match["service"],
-                        signed_headers=signed, signature=match["signature"], amz_date=amz_date,
-                        timestamp=timestamp)  # fmt: skip
+    return IamSignature(
+        access_key_id=match["akid"],
+        region=match["region"],
+        service=match["service"],
+        signed_headers=signed,
+        signature=match["signature"],
+        amz_date=amz_date,
+        timestamp=timestamp,
+    )
 
 
 def iam_canonical_request(auth: Mapping[str, Any], body: str) -> Any:
@@ -352,8 +360,9 @@ def verify_iam_signature(auth: Mapping[str, Any], body: str, *, secret_key: str,
     if signature.service != SIGV4_SERVICE or (region is not None and signature.region != region):
         return False
     token = AuthHeaders(auth).get(SECURITY_TOKEN_HEADER)
-    signer = SigV4Auth(ReadOnlyCredentials(signature.access_key_id, secret_key, token), signature.service,
-                       signature.region)  # fmt: skip
+    signer = SigV4Auth(
+        ReadOnlyCredentials(signature.access_key_id, secret_key, token), signature.service, signature.region
+    )
     request = iam_canonical_request(auth, body)
     request.context["timestamp"] = signature.amz_date
     expected: str = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)

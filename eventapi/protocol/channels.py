@@ -85,11 +85,14 @@ def parse_channel(text: str, *, allow_wildcard: bool) -> Channel:
         if not segment:
             raise ChannelError(text, "empty segment ('//')")
         if len(segment) > MAX_SEGMENT_LENGTH:
-            raise ChannelError(text, f"segment {segment[:20]!r}... has {len(segment)} characters; "
-                               f"at most {MAX_SEGMENT_LENGTH} are allowed")  # fmt: skip
+            raise ChannelError(
+                text,
+                f"segment {segment[:20]!r}... has {len(segment)} characters; at most {MAX_SEGMENT_LENGTH} are allowed",
+            )
         if not SEGMENT_RE.fullmatch(segment):
-            raise ChannelError(text, f"segment {segment!r} may only hold letters, digits and '-', "
-                               "and may not start or end with '-'")  # fmt: skip
+            raise ChannelError(
+                text, f"segment {segment!r} may only hold letters, digits and '-', and may not start or end with '-'"
+            )
     return Channel(segments)
 
 

@@ -12,7 +12,8 @@ from collections import deque
 from typing import Final, Generic, TypeVar
 
 from eventapi.protocol.limits import MAX_SUBSCRIPTIONS_PER_CONNECTION
-from eventapi.protocol.messages import ErrorType, EventError, ProtocolViolation, Subscribe, Violation
+from eventapi.protocol.messages import ErrorType, EventError, Subscribe
+from eventapi.protocol.validation import ProtocolViolation, Violation
 
 RATE_WINDOW_SECONDS: Final = 1.0
 RATE_EXCEEDED_MESSAGE: Final = "Rate exceeded: too many publish requests"

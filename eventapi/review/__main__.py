@@ -30,10 +30,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eventapi.review", description=__doc__.split("\n\n")[0])
     parser.add_argument("old", type=Path, help="the cloud assembly or template directory before the change")
     parser.add_argument("new", type=Path, help="the cloud assembly or template directory after the change")
-    parser.add_argument("--accept", action="append", default=[], metavar="ID",
-                        help="a dangerous finding's id, accepted after review (repeat for several)")  # fmt: skip
-    parser.add_argument("--accept-file", type=Path, metavar="FILE",
-                        help="accepted ids, one per line ('#' starts a comment: say why)")  # fmt: skip
+    parser.add_argument(
+        "--accept",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a dangerous finding's id, accepted after review (repeat for several)",
+    )
+    parser.add_argument(
+        "--accept-file", type=Path, metavar="FILE", help="accepted ids, one per line ('#' starts a comment: say why)"
+    )
     args = parser.parse_args(argv)
     try:
         accepted = [*args.accept, *(read_accept_file(args.accept_file) if args.accept_file else [])]
@@ -50,8 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"warning: --accept {fid} matches no finding (a typo, or the change is gone)", file=sys.stderr)
     if result.blocking:
         ids = " ".join(f.id for f in result.blocking)
-        print(f"error: {len(result.blocking)} dangerous finding(s): {ids}; review them, then --accept each id",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"error: {len(result.blocking)} dangerous finding(s): {ids}; review them, then --accept each id",
+            file=sys.stderr,
+        )
         return ExitCode.DANGEROUS
     return ExitCode.OK
 

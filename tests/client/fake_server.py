@@ -60,9 +60,15 @@ UNAUTHORIZED = EventError(ErrorType.UNAUTHORIZED_EXCEPTION, UNAUTHORIZED_MESSAGE
 
 
 class FakeEventApi:
-    def __init__(self, *, api_key: str = "da2-test", ka_interval: float = 0.02,
-                 connection_timeout_ms: int = 300_000, max_event_bytes: int = 240 * 1024,
-                 ssl_context: Any = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        api_key: str = "da2-test",
+        ka_interval: float = 0.02,
+        connection_timeout_ms: int = 300_000,
+        max_event_bytes: int = 240 * 1024,
+        ssl_context: Any = None,
+    ) -> None:
         self.ssl_context = ssl_context
         self.api_key = api_key
         self.tokens: set[str] = set()
@@ -172,15 +178,17 @@ class FakeEventApi:
         successful, failed = await self._accept(publish.channel, publish.events)
         return web.json_response(PublishResponse(successful, failed).to_json())
 
-    async def _accept(self, channel: str, events: tuple[str, ...]) -> tuple[tuple[SuccessfulEvent, ...],
-                                                                            tuple[FailedEvent, ...]]:  # fmt: skip
+    async def _accept(
+        self, channel: str, events: tuple[str, ...]
+    ) -> tuple[tuple[SuccessfulEvent, ...], tuple[FailedEvent, ...]]:
         target = parse_channel(channel, allow_wildcard=False)
         successful, failed = [], []
         for index, event in enumerate(events):
             identifier = str(uuid.uuid4())
             if len(event.encode()) > self.max_event_bytes:
-                failed.append(FailedEvent(identifier, index, "EventTooLargeException",
-                                          "Transformed event is larger than 240KB"))  # fmt: skip
+                failed.append(
+                    FailedEvent(identifier, index, "EventTooLargeException", "Transformed event is larger than 240KB")
+                )
                 continue
             successful.append(SuccessfulEvent(identifier, index))
             for ws, subs in list(self._sockets.items()):

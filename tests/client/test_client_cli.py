@@ -60,22 +60,45 @@ async def test_cli_subscribe_count(fake: FakeEventApi, tmp_path: Path, capsys: p
     [
         (["publish", "/default/x", "1"], 2, "error: give exactly one of --stage, --prefix or --config-file"),
         (["publish", "/default/x", "{no", "--config-file", "CONFIG"], 2, "error: event '{no' is not valid JSON"),
-        (["publish", "/default/*", "1", "--config-file", "CONFIG"], 2,
-         "error: invalid channel '/default/*': '*' is not allowed in a publish channel"),
-        (["publish", "/default/x", "1", "--config-file", "MISSING"], 3,
-         "error: MISSING: cannot read (No such file or directory)"),
-        (["publish", "/default/x", "1", "--config-file", "BADKEY"], ExitCode.UNAUTHORIZED,
-         "error: unauthorized: UnauthorizedException: You are not authorized to make this call."),
-        (["subscribe", "/default/x", "--config-file", "BADKEY"], ExitCode.UNAUTHORIZED,
-         "error: unauthorized: UnauthorizedException: You are not authorized to make this call."),
-        (["publish", "/default/x", '"0123456789abcdef"', "--config-file", "CONFIG"], ExitCode.FAILED_EVENTS,
-         "error: 1 of 1 events failed"),
-        (["publish", "/default/x", "1", "--auth", "cognito", "--config-file", "CONFIG"], 3,
-         "error: --auth cognito needs the token in $EVENTAPI_AUTH_TOKEN"),
+        (
+            ["publish", "/default/*", "1", "--config-file", "CONFIG"],
+            2,
+            "error: invalid channel '/default/*': '*' is not allowed in a publish channel",
+        ),
+        (
+            ["publish", "/default/x", "1", "--config-file", "MISSING"],
+            3,
+            "error: MISSING: cannot read (No such file or directory)",
+        ),
+        (
+            ["publish", "/default/x", "1", "--config-file", "BADKEY"],
+            ExitCode.UNAUTHORIZED,
+            "error: unauthorized: UnauthorizedException: You are not authorized to make this call.",
+        ),
+        (
+            ["subscribe", "/default/x", "--config-file", "BADKEY"],
+            ExitCode.UNAUTHORIZED,
+            "error: unauthorized: UnauthorizedException: You are not authorized to make this call.",
+        ),
+        (
+            ["publish", "/default/x", '"0123456789abcdef"', "--config-file", "CONFIG"],
+            ExitCode.FAILED_EVENTS,
+            "error: 1 of 1 events failed",
+        ),
+        (
+            ["publish", "/default/x", "1", "--auth", "cognito", "--config-file", "CONFIG"],
+            3,
+            "error: --auth cognito needs the token in $EVENTAPI_AUTH_TOKEN",
+        ),
     ],
-)  # fmt: skip
-async def test_cli_errors(fake: FakeEventApi, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                          monkeypatch: pytest.MonkeyPatch, case: tuple[list[str], int, str]) -> None:  # fmt: skip
+)
+async def test_cli_errors(
+    fake: FakeEventApi,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    case: tuple[list[str], int, str],
+) -> None:
     """Each failure kind prints one line on stderr and exits with its own code; no key, no traceback."""
     argv, code, message = case
     monkeypatch.delenv("EVENTAPI_AUTH_TOKEN", raising=False)
@@ -105,9 +128,17 @@ async def test_cli_ctrl_c_exits_cleanly(fake: FakeEventApi, tmp_path: Path) -> N
     """SIGINT during subscribe exits 130 with no traceback and no warnings."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "error"}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "eventapi.client", "subscribe", "/default/*", "--config-file",
-        write_config(tmp_path, fake), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "eventapi.client",
+        "subscribe",
+        "/default/*",
+        "--config-file",
+        write_config(tmp_path, fake),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
     assert proc.stderr is not None
     try:
         first = await asyncio.wait_for(proc.stderr.readline(), 10)

@@ -280,9 +280,17 @@ async def test_cli_ctrl_c_after_an_unreadable_frame(fake: FakeEventApi, tmp_path
     """After a frame nested 100k deep, `subscribe` still prints later events and Ctrl-C exits 130 with no output."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "error"}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "eventapi.client", "subscribe", "/default/*", "--config-file",
-        write_config(tmp_path, fake), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "eventapi.client",
+        "subscribe",
+        "/default/*",
+        "--config-file",
+        write_config(tmp_path, fake),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
     assert proc.stderr is not None and proc.stdout is not None
     try:
         assert await asyncio.wait_for(proc.stderr.readline(), 10) == b"subscribed to /default/*\n"

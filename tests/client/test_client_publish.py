@@ -94,10 +94,12 @@ async def test_http_errors_are_typed(fake: FakeEventApi) -> None:
 
 async def test_failed_chunk_keeps_earlier_results(fake: FakeEventApi) -> None:
     """When the second request of a chunked publish is refused, the error carries the first request's result."""
-    fake.canned_http.extend([
-        (200, '{"successful":[{"identifier":"a","index":0}],"failed":[]}'),
-        (403, '{"errors":[{"errorType":"Unauthorized","message":"handler said no"}]}'),
-    ])  # fmt: skip
+    fake.canned_http.extend(
+        [
+            (200, '{"successful":[{"identifier":"a","index":0}],"failed":[]}'),
+            (403, '{"errors":[{"errorType":"Unauthorized","message":"handler said no"}]}'),
+        ]
+    )
     async with fast_client(fake.config()) as client:
         with pytest.raises(UnauthorizedError) as err:
             await client.publish("/default/x", *range(6))
@@ -225,7 +227,11 @@ async def test_iam_publish_is_verified_by_botocore(fake: FakeEventApi) -> None:
     headers = AuthHeaders(raw_headers)
     assert body == '{"channel":"/default/x","events":["{\\"a\\":1}"]}'
     assert (headers["accept"], headers["content-encoding"], headers["content-type"], headers["X-Amz-Date"]) == (
-        "application/json, text/javascript", "amz-1.0", "application/json; charset=UTF-8", "20261128T120000Z")  # fmt: skip
+        "application/json, text/javascript",
+        "amz-1.0",
+        "application/json; charset=UTF-8",
+        "20261128T120000Z",
+    )
     assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDTEST/20261128/eu-west-1/appsync/")
 
 
@@ -241,7 +247,11 @@ async def test_raw_events_and_bad_raw_events(fake: FakeEventApi) -> None:
 def test_publish_result_failed_entries_are_typed() -> None:
     """FailedEvent keeps identifier, index, code and message."""
     assert FailedEvent("i", 2, "EventTooLargeException", "m").to_json() == {
-        "identifier": "i", "index": 2, "code": "EventTooLargeException", "message": "m"}  # fmt: skip
+        "identifier": "i",
+        "index": 2,
+        "code": "EventTooLargeException",
+        "message": "m",
+    }
 
 
 async def test_api_key_provider_without_key_fails_clearly(fake: FakeEventApi) -> None:
@@ -249,5 +259,6 @@ async def test_api_key_provider_without_key_fails_clearly(fake: FakeEventApi) ->
     async with EventsClient(fake.config(api_key=None), auth=ApiKey()) as client:
         with pytest.raises(ValueError) as err:
             await client.publish("/default/x", 1)
-    assert str(err.value) == ("apiKey: no API key: the config has none (is API_KEY enabled for this stage?) and "
-                              "none was given")  # fmt: skip
+    assert str(err.value) == (
+        "apiKey: no API key: the config has none (is API_KEY enabled for this stage?) and none was given"
+    )

@@ -178,8 +178,7 @@ async def test_rotated_key_read_on_reconnect(fake: FakeEventApi) -> None:
     """A callable config is read again before reconnecting, so a rotated API key is used."""
     current = {"key": "da2-test"}
     reported = asyncio.Event()
-    async with fast_client(lambda: fake.config(api_key=current["key"]),
-                           on_gap=lambda gap: reported.set()) as client:  # fmt: skip
+    async with fast_client(lambda: fake.config(api_key=current["key"]), on_gap=lambda gap: reported.set()) as client:
         sub = await client.subscribe("/default/x")
         current["key"] = fake.api_key = "da2-rotated"
         await fake.drop_all()

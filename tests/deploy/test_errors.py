@@ -44,8 +44,11 @@ def test_access_denied_names_action_and_resource(
         empty_prefix(stubber)
         stubber.add_client_error("put_parameter", "AccessDeniedException", DENIED, 400)
 
-    code = run_cli(monkeypatch, StubbedSession(session, {"ssm": stubs}), ["publish", "--stage", "dev",
-                                                                          "--project-root", str(project)])  # fmt: skip
+    code = run_cli(
+        monkeypatch,
+        StubbedSession(session, {"ssm": stubs}),
+        ["publish", "--stage", "dev", "--project-root", str(project)],
+    )
 
     assert code == ExitCode.ACCESS_DENIED == 8
     assert capsys.readouterr().err == (
@@ -226,12 +229,17 @@ def test_key_in_an_aws_error_message_is_masked(
         expires = int(deployed.key_expires.timestamp())
         stubber.add_response("list_api_keys", {"apiKeys": [{"id": deployed.key, "expires": expires}]})
         stubber.add_client_error(
-            "update_api_key", "AccessDeniedException", f"not authorized to perform: appsync:UpdateApiKey on "
-            f"resource: {arn}", 403,
-        )  # fmt: skip
+            "update_api_key",
+            "AccessDeniedException",
+            f"not authorized to perform: appsync:UpdateApiKey on resource: {arn}",
+            403,
+        )
 
-    code = run_cli(monkeypatch, StubbedSession(session, {"appsync": stubs}),
-                   ["renew-key", "--stage", "dev", "--project-root", str(project)])  # fmt: skip
+    code = run_cli(
+        monkeypatch,
+        StubbedSession(session, {"appsync": stubs}),
+        ["renew-key", "--stage", "dev", "--project-root", str(project)],
+    )
 
     assert code == ExitCode.ACCESS_DENIED
     masked = arn.replace(deployed.key, "****" + deployed.key[-4:])

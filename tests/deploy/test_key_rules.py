@@ -170,11 +170,14 @@ def test_rounding_and_iso_ignore_the_machines_time_zone(half_hour_zone: None) ->
 def test_list_keys_of_an_api_in_another_region(session: Any) -> None:
     """Keys are listed in the region asked for, not the session's."""
     api = session.client("appsync", region_name="us-east-1").create_api(
-        name="social-dev", eventConfig={"authProviders": [{"authType": "API_KEY"}],
-                                        "connectionAuthModes": [{"authType": "API_KEY"}],
-                                        "defaultPublishAuthModes": [{"authType": "API_KEY"}],
-                                        "defaultSubscribeAuthModes": [{"authType": "API_KEY"}]},
-    )["api"]["apiId"]  # fmt: skip
+        name="social-dev",
+        eventConfig={
+            "authProviders": [{"authType": "API_KEY"}],
+            "connectionAuthModes": [{"authType": "API_KEY"}],
+            "defaultPublishAuthModes": [{"authType": "API_KEY"}],
+            "defaultSubscribeAuthModes": [{"authType": "API_KEY"}],
+        },
+    )["api"]["apiId"]
     key = session.client("appsync", region_name="us-east-1").create_api_key(apiId=api, expires=to_epoch(NOW + DAY))
     assert [k.id for k in list_keys(Aws(session), api, region="us-east-1")] == [key["apiKey"]["id"]]
 

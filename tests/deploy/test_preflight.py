@@ -72,9 +72,12 @@ def test_no_credentials_fail_in_one_line_without_calling_aws(
 
 
 def test_no_credentials_names_the_profile_and_the_stage_account(
-    project: Path, no_credentials: Path, no_network: list[str], capsys: pytest.CaptureFixture[str],
+    project: Path,
+    no_credentials: Path,
+    no_network: list[str],
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     """A profile without credentials (only a region): exit 4, naming AWS_PROFILE and the account cdk.json sets."""
     no_credentials.mkdir()
     (no_credentials / "config").write_text("[profile team]\nregion = us-east-2\n")
@@ -87,9 +90,12 @@ def test_no_credentials_names_the_profile_and_the_stage_account(
 
 
 def test_unknown_profile_is_one_line(
-    project: Path, no_credentials: Path, no_network: list[str], capsys: pytest.CaptureFixture[str],
+    project: Path,
+    no_credentials: Path,
+    no_network: list[str],
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     """AWS_PROFILE naming a profile that is in no file: exit 4, naming the profile and both files."""
     monkeypatch.setenv("AWS_PROFILE", "nope")
     code, _, err = run_preflight(capsys, project, "--stage", "dev")
@@ -153,11 +159,19 @@ def test_credentials_for_another_account_are_refused(
 def test_make_deploy_without_credentials_stops_before_synth(no_credentials: Path) -> None:
     """`make deploy STAGE=dev` on a machine without credentials: the preflight line, no synth, no CDK output."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("MAKE")}
-    env.update(AWS_SHARED_CREDENTIALS_FILE=str(no_credentials / "credentials"),
-               AWS_CONFIG_FILE=str(no_credentials / "config"))  # fmt: skip
+    env.update(
+        AWS_SHARED_CREDENTIALS_FILE=str(no_credentials / "credentials"), AWS_CONFIG_FILE=str(no_credentials / "config")
+    )
     started = time.monotonic()
-    done = subprocess.run(["make", "--no-print-directory", "deploy", "STAGE=dev"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    done = subprocess.run(
+        ["make", "--no-print-directory", "deploy", "STAGE=dev"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     elapsed = time.monotonic() - started
     lines = done.stderr.splitlines()
     assert done.returncode == 2, done.stderr  # make's code for a failed recipe; the preflight's own is 4

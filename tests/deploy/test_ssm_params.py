@@ -289,19 +289,33 @@ TAGS = [OWNER]
 @pytest.mark.parametrize(
     ("setup", "act", "message"),
     [
-        (_fail("get_parameters_by_path"), lambda aws: read_params(aws, "/p"),
-         "ssm:GetParametersByPath on parameters under /p failed: ValidationException: no"),
-        (_fail("put_parameter"), lambda aws: apply(aws, plan(WANT, {}), WANT, {}, tags=TAGS, kms_key_id="k"),
-         "ssm:PutParameter on parameter /p/a failed: ValidationException: no"),
-        (_fail("add_tags_to_resource", "put_parameter"),
-         lambda aws: apply(aws, plan(WANT, HAVE), WANT, HAVE, tags=TAGS, kms_key_id="k"),
-         "ssm:AddTagsToResource on parameter /p/a failed: ValidationException: no"),
-        (_fail("delete_parameters"), lambda aws: delete_params(aws, ["/p/a", "/p/b"]),
-         "ssm:DeleteParameters on parameter /p/a failed: ValidationException: no"),
-        (_fail("list_tags_for_resource"), lambda aws: owned(aws, "/p/a"),
-         "ssm:ListTagsForResource on parameter /p/a failed: ValidationException: no"),
+        (
+            _fail("get_parameters_by_path"),
+            lambda aws: read_params(aws, "/p"),
+            "ssm:GetParametersByPath on parameters under /p failed: ValidationException: no",
+        ),
+        (
+            _fail("put_parameter"),
+            lambda aws: apply(aws, plan(WANT, {}), WANT, {}, tags=TAGS, kms_key_id="k"),
+            "ssm:PutParameter on parameter /p/a failed: ValidationException: no",
+        ),
+        (
+            _fail("add_tags_to_resource", "put_parameter"),
+            lambda aws: apply(aws, plan(WANT, HAVE), WANT, HAVE, tags=TAGS, kms_key_id="k"),
+            "ssm:AddTagsToResource on parameter /p/a failed: ValidationException: no",
+        ),
+        (
+            _fail("delete_parameters"),
+            lambda aws: delete_params(aws, ["/p/a", "/p/b"]),
+            "ssm:DeleteParameters on parameter /p/a failed: ValidationException: no",
+        ),
+        (
+            _fail("list_tags_for_resource"),
+            lambda aws: owned(aws, "/p/a"),
+            "ssm:ListTagsForResource on parameter /p/a failed: ValidationException: no",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_failed_ssm_call_names_its_parameter(aws_env: None, setup: Any, act: Any, message: str) -> None:
     """Every SSM call that fails says which call and which parameter (or prefix) it was for."""
     aws = stubbed_ssm(setup)

@@ -20,9 +20,14 @@ NODE_TIMEOUT = 40
 def run_node(script: str, args: list[str], env: dict[str, str]) -> list[dict[str, Any]]:
     """Run a Node script; assert exit 0; return its JSON lines."""
     done = subprocess.run(
-        [*node_command(script), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=NODE_TIMEOUT,
+        [*node_command(script), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT,
         check=False,
-    )  # fmt: skip
+    )
     assert done.returncode == 0, f"{script} failed: {done.stderr.strip()} (stdout: {done.stdout.strip()})"
     return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
@@ -37,11 +42,25 @@ def test_amplify_events_client_over_tls(
     config_file = tmp_path / "amplify_outputs.json"
     if config_source == "deploy-export":
         done = subprocess.run(
-            [sys.executable, "-m", "eventapi.deploy", "export", "--stage", STAGE, "--format", "amplify",
-             "-o", str(config_file)],
-            cwd=ROOT, env=offline_env(state_dir, **local_up.ready["clientEnv"]), capture_output=True, text=True,
-            timeout=60, check=False,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "eventapi.deploy",
+                "export",
+                "--stage",
+                STAGE,
+                "--format",
+                "amplify",
+                "-o",
+                str(config_file),
+            ],
+            cwd=ROOT,
+            env=offline_env(state_dir, **local_up.ready["clientEnv"]),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         assert json.loads(config_file.read_text())["custom"]["events"]["url"] == local_up.ready["httpEndpoint"]
     else:

@@ -26,8 +26,15 @@ def readme_client_example() -> str:
 def run_after(lines: list[str], example: Path, state_dir: Path) -> subprocess.CompletedProcess[str]:
     """`lines` then `python <example>` in a fresh bash, in the project root, on a machine without AWS settings."""
     script = "\n".join([*lines, f"{shlex.quote(sys.executable)} {shlex.quote(str(example))}"])
-    return subprocess.run(["bash", "-c", script], cwd=ROOT, env=offline_env(state_dir), capture_output=True,
-                          text=True, timeout=60, check=False)  # fmt: skip
+    return subprocess.run(
+        ["bash", "-c", script],
+        cwd=ROOT,
+        env=offline_env(state_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_readme_client_example_runs_verbatim_after_the_printed_exports(

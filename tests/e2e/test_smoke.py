@@ -38,8 +38,9 @@ def smoke(state_dir: Path, ready: dict[str, Any] | None, *args: str, **env: str)
     argv = [sys.executable, "-m", "eventapi.client", "smoke", *args]
     if ready:
         argv += ["--ca-file", ready["caCert"]]
-    return subprocess.run(argv, cwd=ROOT, env=offline_env(state_dir, **extra), capture_output=True, text=True,
-                          timeout=90, check=False)  # fmt: skip
+    return subprocess.run(
+        argv, cwd=ROOT, env=offline_env(state_dir, **extra), capture_output=True, text=True, timeout=90, check=False
+    )
 
 
 def checks(stdout: str) -> dict[str, tuple[bool, str]]:
@@ -61,8 +62,12 @@ def test_smoke_dev(local_up: UpProcess, state_dir: Path) -> None:
     assert lines[0].startswith("smoke https://localhost:") and lines[0].endswith(" with API_KEY, AWS_IAM")
     assert lines[-1] == f"smoke ok ({len(lines) - 2} checks)"
     found = checks(done.stdout)
-    expected = ["connect API_KEY", "connect AWS_IAM", "subscribe API_KEY /default/smoke/<run>/*",
-                "subscribe AWS_IAM /default/smoke/<run>/*"]  # fmt: skip
+    expected = [
+        "connect API_KEY",
+        "connect AWS_IAM",
+        "subscribe API_KEY /default/smoke/<run>/*",
+        "subscribe AWS_IAM /default/smoke/<run>/*",
+    ]
     for mode, slug in (("API_KEY", "api-key"), ("AWS_IAM", "iam")):
         for via in ("http", "ws"):
             expected.append(f"publish {mode} over {via} /default/smoke/<run>/{slug}-{via}")
@@ -79,10 +84,27 @@ def test_smoke_prod(prod_up: UpProcess, state_dir: Path) -> None:
     subscribe is refused; the API key subscribes and receives but its publishes are refused."""
     ready = prod_up.ready
     token = subprocess.run(
-        [sys.executable, "-m", "eventapi.local", "token", "--user", "smoke", "--region", ready["region"],
-         "--user-pool-id", ready["userPoolId"], "--client-id", ready["userPoolClientId"]],
-        cwd=ROOT, env=offline_env(state_dir), capture_output=True, text=True, timeout=30, check=True,
-    ).stdout.strip()  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "eventapi.local",
+            "token",
+            "--user",
+            "smoke",
+            "--region",
+            ready["region"],
+            "--user-pool-id",
+            ready["userPoolId"],
+            "--client-id",
+            ready["userPoolClientId"],
+        ],
+        cwd=ROOT,
+        env=offline_env(state_dir),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.strip()
     done = smoke(state_dir, ready, "--stage", "prod", EVENTAPI_AUTH_TOKEN=token)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.splitlines()[0].endswith(" with API_KEY, AMAZON_COGNITO_USER_POOLS, AWS_IAM")
@@ -135,8 +157,11 @@ def test_failed_check_exits_8(local_up: UpProcess, state_dir: Path, tmp_path: Pa
 
 def test_no_credentials_exits_10(state_dir: Path, tmp_path: Path) -> None:
     """No API key, no AWS credentials, no token: nothing to test with, exit 10 and what to provide."""
-    config = {"httpEndpoint": "https://example.invalid/event", "region": "eu-west-1",
-              "authModes": {"connect": ["API_KEY"], "publish": ["API_KEY"], "subscribe": ["API_KEY"]}}  # fmt: skip
+    config = {
+        "httpEndpoint": "https://example.invalid/event",
+        "region": "eu-west-1",
+        "authModes": {"connect": ["API_KEY"], "publish": ["API_KEY"], "subscribe": ["API_KEY"]},
+    }
     (tmp_path / "events.json").write_text(json.dumps(config))
     done = smoke(state_dir, None, "--config-file", str(tmp_path / "events.json"))
     assert done.returncode == ExitCode.UNAUTHORIZED

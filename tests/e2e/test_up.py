@@ -135,8 +135,13 @@ async def _wait_for_status(url: str, key: str, status: int, timeout: float = 10.
 def _deploy(env: dict[str, str], *args: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "eventapi.deploy", *args, "--stage", STAGE],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
 
 

@@ -42,10 +42,27 @@ async def test_up_prod_cognito_token_iam_and_comments_handler(
         assert config.cognito == CognitoInfo(ready["userPoolId"], ready["userPoolClientId"])
         # And a user token from the local issuer, minted by the command `up` prints
         minted = subprocess.run(
-            [sys.executable, "-m", "eventapi.local", "token", "--user", "alice", "--region", "eu-west-1",
-             "--user-pool-id", ready["userPoolId"], "--client-id", ready["userPoolClientId"]],
-            cwd=ROOT, env=offline_env(state_dir), capture_output=True, text=True, timeout=30, check=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "eventapi.local",
+                "token",
+                "--user",
+                "alice",
+                "--region",
+                "eu-west-1",
+                "--user-pool-id",
+                ready["userPoolId"],
+                "--client-id",
+                ready["userPoolClientId"],
+            ],
+            cwd=ROOT,
+            env=offline_env(state_dir),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
         token = minted.stdout.strip()
         ca = ready["caCert"]
         async with (

@@ -136,9 +136,15 @@ async def test_page_posts_and_receives_comments_and_reconnects(
     assert config.api_key is not None
     screenshot = tmp_path / "web-demo.png"
     proc = await asyncio.create_subprocess_exec(
-        *browser_command(), site, str(screenshot), cwd=ROOT, env=browser_env(chromium),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        *browser_command(),
+        site,
+        str(screenshot),
+        cwd=ROOT,
+        env=browser_env(chromium),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     browser = Browser(proc)
     try:
         # Given the page opened from a static server on another origin than the API, reading ./events.json
@@ -211,19 +217,31 @@ def test_web_serves_the_page_and_two_windows_see_each_others_comments(
         ca = up.ready["caCert"]
         tls_line = f"TLS         the page and the API use the local CA {ca}; trust it in the browser first: "
         assert any(line.startswith(tls_line) for line in out.splitlines()) is tls
-        assert (f"API         {up.ready['httpEndpoint']}  {up.ready['realtimeEndpoint']}   (the endpoints in SSM)"
-                in out.splitlines())  # fmt: skip
+        assert (
+            f"API         {up.ready['httpEndpoint']}  {up.ready['realtimeEndpoint']}   (the endpoints in SSM)"
+            in out.splitlines()
+        )
         # When two windows open the printed URL and the first posts a comment
         extra = [spki_sha256(state_dir / "server.pem")] if tls else []
-        done = subprocess.run([*browser_command("web_two_pages.mjs"), page, *extra], cwd=ROOT, env=browser_env(chromium),
-                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+        done = subprocess.run(
+            [*browser_command("web_two_pages.mjs"), page, *extra],
+            cwd=ROOT,
+            env=browser_env(chromium),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         # Then both show it, subscribed, with no page or console error
         comment = {"author": "jesse millman", "content": "unreal blog post my guy, sockets are great!"}
         assert json.loads(done.stdout) == {
-            "first": [comment], "second": [comment], "states": ["subscribed", "subscribed"],
-            "pageErrors": [], "consoleErrors": [],
-        }  # fmt: skip
+            "first": [comment],
+            "second": [comment],
+            "states": ["subscribed", "subscribed"],
+            "pageErrors": [],
+            "consoleErrors": [],
+        }
         key = read_api_key(up.ready)
     finally:
         code = up.stop()

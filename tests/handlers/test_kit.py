@@ -166,8 +166,12 @@ def test_cli(project: Path) -> None:
     ]
     done = subprocess.run(
         [*command, "--channel", "/direct/fail", "--events", '[{"n": 1}]'],
-        capture_output=True, text=True, timeout=60, env=env, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
     assert (done.returncode, json.loads(done.stdout)) == (
         ExitCode.REFUSED,
         {"broadcast": [], "failed": [], "error": "the whole batch is refused", "unauthorized": False},

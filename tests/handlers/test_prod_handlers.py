@@ -71,8 +71,11 @@ def test_cli_refusal_as_unauthorized_exits_as_the_client_would(pytestconfig: pyt
     argv = ["handler", "test", "--stage", "prod", "--project-root", str(root), "--operation", "subscribe"]
     done = subprocess.run(
         [sys.executable, "-m", "eventapi.local", *argv, "--channel", "/users/c3d4/inbox", "--identity", "cognito:a1b2"],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert (done.returncode, json.loads(done.stdout), done.stderr) == (
         ExitCode.UNAUTHORIZED,
         {"allowed": False, "error": "subscribe only under /users/<your sub>/", "unauthorized": True},

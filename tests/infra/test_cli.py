@@ -65,9 +65,24 @@ def test_npx_cdk_synth(tmp_path: Path, shipped: dict[str, Any]) -> None:
         env.pop(key, None)
     outdir = tmp_path / "cdk.out"
     result = subprocess.run(
-        ["npx", "--no-install", "cdk", "synth", "--quiet", "--output", str(outdir), "--context", f"eventapi:today={TODAY}"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=240,
-    )  # fmt: skip
+        [
+            "npx",
+            "--no-install",
+            "cdk",
+            "synth",
+            "--quiet",
+            "--output",
+            str(outdir),
+            "--context",
+            f"eventapi:today={TODAY}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=240,
+    )
     assert result.returncode == 0, result.stderr
     assert "!!" not in result.stderr  # no Node end-of-life banner
     assert sorted(shipped) == ["Social-ci", "Social-dev", "Social-prod"]

@@ -19,16 +19,39 @@ from .conftest import EDGE_STAGE, only, resources
 # the metrics by EventAPIId alone, and those by EventAPIId + ChannelNamespaceName.
 DOCUMENTED_BY_API = {"4XXError", "5XXError", "Latency", "Requests", "TokensConsumed"}
 DOCUMENTED_BY_NAMESPACE = {
-    "DroppedEvents", "FailedEvents", "SuccessfulEvents", "PublishedHandlerInvocations",
-    "ConnectRequests", "ConnectSuccess", "ConnectClientError", "ConnectServerError",
-    "DisconnectSuccess", "DisconnectClientError", "DisconnectServerError",
-    "SubscribeSuccess", "SubscribeClientError", "SubscribeServerError",
-    "UnsubscribeSuccess", "UnsubscribeClientError", "UnsubscribeServerError",
-    "BroadcastEventSuccess", "BroadcastEventClientError", "BroadcastEventServerError", "BroadcastEventSize",
-    "ActiveConnections", "ActiveSubscriptions", "ConnectionDuration",
-    "InboundMessages", "OutboundMessages", "InboundMessageDelayed", "InboundMessageDropped",
-    "SubscribeHandlerInvocations", "PublishSuccess", "PublishClientError", "PublishServerError",
-}  # fmt: skip
+    "DroppedEvents",
+    "FailedEvents",
+    "SuccessfulEvents",
+    "PublishedHandlerInvocations",
+    "ConnectRequests",
+    "ConnectSuccess",
+    "ConnectClientError",
+    "ConnectServerError",
+    "DisconnectSuccess",
+    "DisconnectClientError",
+    "DisconnectServerError",
+    "SubscribeSuccess",
+    "SubscribeClientError",
+    "SubscribeServerError",
+    "UnsubscribeSuccess",
+    "UnsubscribeClientError",
+    "UnsubscribeServerError",
+    "BroadcastEventSuccess",
+    "BroadcastEventClientError",
+    "BroadcastEventServerError",
+    "BroadcastEventSize",
+    "ActiveConnections",
+    "ActiveSubscriptions",
+    "ConnectionDuration",
+    "InboundMessages",
+    "OutboundMessages",
+    "InboundMessageDelayed",
+    "InboundMessageDropped",
+    "SubscribeHandlerInvocations",
+    "PublishSuccess",
+    "PublishClientError",
+    "PublishServerError",
+}
 PRODUCTION_TYPES = (
     "AWS::CloudWatch::Alarm",
     "AWS::CloudWatch::Dashboard",
@@ -84,16 +107,20 @@ def test_prod_alarms_notify_a_topic_the_stack_makes(shipped: dict[str, Any]) -> 
         [
             "social-prod HTTP 5XX errors",
             "social-prod HTTP 4XX errors (bad or expired keys, denied auth)",
-            *(f"social-prod /{ns}: {what}" for ns in ("default", "comments", "users") for what in (
-                "real-time server errors",
-                "connect/subscribe/publish client errors (auth failures)",
-                "inbound messages dropped (rate quota)",
-                "inbound messages delayed (rate quota)",
-            )),
+            *(
+                f"social-prod /{ns}: {what}"
+                for ns in ("default", "comments", "users")
+                for what in (
+                    "real-time server errors",
+                    "connect/subscribe/publish client errors (auth failures)",
+                    "inbound messages dropped (rate quota)",
+                    "inbound messages delayed (rate quota)",
+                )
+            ),
             "social-prod /comments: events the handler failed on",
             "social-prod /users: events the handler failed on",
         ]
-    )  # fmt: skip
+    )
     for alarm in alarms:
         props = alarm["Properties"]
         assert props["AlarmActions"] == props["OKActions"] == [{"Ref": topic_id}]

@@ -84,8 +84,23 @@ def test_rules_table_is_read() -> None:
 
 ROOT = PACKAGE.parent
 # Libraries that do I/O: the AWS SDK and CDK, aiohttp and its parts, and the standard library's sockets.
-IO_LIBRARIES = ("aiohttp", "yarl", "multidict", "boto3", "botocore", "urllib3", "s3transfer", "aws_cdk", "jsii",
-                "socket", "ssl", "selectors", "asyncio", "http.client", "urllib.request")  # fmt: skip
+IO_LIBRARIES = (
+    "aiohttp",
+    "yarl",
+    "multidict",
+    "boto3",
+    "botocore",
+    "urllib3",
+    "s3transfer",
+    "aws_cdk",
+    "jsii",
+    "socket",
+    "ssl",
+    "selectors",
+    "asyncio",
+    "http.client",
+    "urllib.request",
+)
 
 
 def loaded_by(code: str) -> set[str]:
@@ -132,8 +147,18 @@ def test_contract_loads_only_the_standard_library() -> None:
     modules = loaded_by("import eventapi.contract")
     assert "eventapi.contract" in modules
     assert named(modules, *IO_LIBRARIES) == []
-    assert named(set(outside_stdlib(modules)), "eventapi.config", "eventapi.client", "eventapi.local",
-                 "eventapi.deploy", "eventapi.infra", "eventapi.outputs") == []  # fmt: skip
+    assert (
+        named(
+            set(outside_stdlib(modules)),
+            "eventapi.config",
+            "eventapi.client",
+            "eventapi.local",
+            "eventapi.deploy",
+            "eventapi.infra",
+            "eventapi.outputs",
+        )
+        == []
+    )
     assert all(
         m in ("eventapi", "eventapi.contract") or m.startswith("eventapi.protocol") for m in outside_stdlib(modules)
     )
@@ -216,3 +241,14 @@ def test_relative_imports_are_seen(tmp_path: Path) -> None:
     init = tmp_path / "__init__.py"
     init.write_text("from .stage import parse_stage\n")
     assert imported_modules(init, "eventapi.config") == {"eventapi.config.stage.parse_stage"}
+
+
+def test_layout_is_ruff_formats() -> None:
+    """No `# fmt: skip` or `# fmt: off` in the package: one formatter decides the layout, no hand-kept exceptions."""
+    marked = [
+        f"{path.relative_to(PACKAGE.parent)}:{number}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if "# fmt: skip" in line or "# fmt: off" in line
+    ]
+    assert marked == []

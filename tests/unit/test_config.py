@@ -73,10 +73,13 @@ def test_defaults() -> None:
 
 def test_namespace_modes_fall_back_to_api_defaults() -> None:
     """A namespace without its own modes uses the API's default publish/subscribe modes."""
-    stage = parse_config(minimal(
-        auth={"providers": {"apiKey": {}, "iam": {}}, "publish": ["AWS_IAM"]},
-        namespaces={"default": {}, "chat": {"subscribe": ["AWS_IAM"]}},
-    ), ROOT).stage("dev")  # fmt: skip
+    stage = parse_config(
+        minimal(
+            auth={"providers": {"apiKey": {}, "iam": {}}, "publish": ["AWS_IAM"]},
+            namespaces={"default": {}, "chat": {"subscribe": ["AWS_IAM"]}},
+        ),
+        ROOT,
+    ).stage("dev")
     default, chat = stage.namespaces
     assert stage.namespace_modes(default) == ((AuthMode.AWS_IAM,), (AuthMode.API_KEY, AuthMode.AWS_IAM))
     assert stage.namespace_modes(chat) == ((AuthMode.AWS_IAM,), (AuthMode.AWS_IAM,))
@@ -168,96 +171,208 @@ def _with(path: str, value: Any) -> dict[str, Any]:
 
 
 BAD_CONFIGS = [
-    (_with("stages.dev.namespace", {}), "eventapi.stages.dev.namespace: unknown setting (did you mean 'namespaces'?); "
-     "allowed here: account, region, auth, namespaces, logging, ssm, tags, dataSources, monitoring, domain, waf, rules"),
-    (_with("stages.dev.auth.providers.apiKey.validDay", 30), "eventapi.stages.dev.auth.providers.apiKey.validDay: unknown "
-     "setting (did you mean 'validDays'?); allowed here: validDays, description, generation, autoRenew"),
-    (_with("stages.dev.auth.providers.apikey", {}), "eventapi.stages.dev.auth.providers.apikey: unknown setting (did you "
-     "mean 'apiKey'?); allowed here: apiKey, iam, cognito, oidc, lambda"),
-    (_with("stages.dev.auth.publish", ["AMAZON_COGNITO_USER_POOLS"]), "eventapi.stages.dev.auth.publish: "
-     "AMAZON_COGNITO_USER_POOLS has no provider; add auth.providers.cognito or remove AMAZON_COGNITO_USER_POOLS "
-     "(configured: API_KEY, AWS_IAM)"),
-    (_with("stages.dev.namespaces", {"default": {"subscribe": ["AWS_LAMBDA"]}}), "eventapi.stages.dev.namespaces.default"
-     ".subscribe: AWS_LAMBDA has no provider; add auth.providers.lambda or remove AWS_LAMBDA (configured: API_KEY, AWS_IAM)"),
-    (_with("stages.dev.auth.connect", ["API-KEY"]), "eventapi.stages.dev.auth.connect: 'API-KEY' is not an auth mode "
-     "(did you mean 'API_KEY'?); expected one of API_KEY, AWS_IAM, AMAZON_COGNITO_USER_POOLS, OPENID_CONNECT, AWS_LAMBDA"),
-    (_with("stages.dev.auth.connect", []), "eventapi.stages.dev.auth.connect: [] is not allowed; expected a non-empty "
-     "list of API_KEY, AWS_IAM, AMAZON_COGNITO_USER_POOLS, OPENID_CONNECT, AWS_LAMBDA"),
-    (_with("stages.dev.auth.connect", ["API_KEY", "API_KEY"]), "eventapi.stages.dev.auth.connect: API_KEY is listed twice"),
-    (_with("stages.dev.auth.providers", {}), "eventapi.stages.dev.auth.providers: no provider configured; add at least "
-     "one of apiKey, iam, cognito, oidc, lambda"),
-    (_with("stages.dev.namespaces", {"-bad": {}}), "eventapi.stages.dev.namespaces.-bad: '-bad' is not a valid namespace "
-     "name; expected 1-50 letters, digits and '-', starting and ending with a letter or digit"),
-    (_with("stages.dev.namespaces", {"a" * 51: {}}), f"eventapi.stages.dev.namespaces.{'a' * 51}: '{'a' * 51}' is not a "
-     "valid namespace name; expected 1-50 letters, digits and '-', starting and ending with a letter or digit"),
-    (_with("stages.dev.namespaces", {"chat_room": {}}), "eventapi.stages.dev.namespaces.chat_room: 'chat_room' is not a "
-     "valid namespace name; expected 1-50 letters, digits and '-', starting and ending with a letter or digit"),
-    (_with("stages.dev.namespaces", {"Chat": {}, "chat": {}}), "eventapi.stages.dev.namespaces.chat: duplicate namespace: "
-     "'chat' clashes with 'Chat'"),
-    (_with("stages.dev.namespaces", {f"ns{i}": {} for i in range(51)}), "eventapi.stages.dev.namespaces: 51 namespaces; "
-     "an Event API holds at most 50"),
-    (_with("stages.dev.namespaces", {}), "eventapi.stages.dev.namespaces: {} is not allowed; expected an object of "
-     'namespace name -> settings, e.g. {"default": {}}'),
-    (_with("stages.dev.namespaces", {"default": {"handler": "handlers/missing.js"}}), "eventapi.stages.dev.namespaces."
-     f"default.handler: 'handlers/missing.js' does not exist (looked in {ROOT}); create it or fix the path"),
-    (_with("stages.dev.namespaces", {"default": {"handler": "../etc/passwd.js"}}), "eventapi.stages.dev.namespaces.default."
-     "handler: '../etc/passwd.js' is not allowed; expected a .js file under handlers/, e.g. 'handlers/comments.js'"),
-    (_with("stages.dev.region", "eu-west"), "eventapi.stages.dev.region: 'eu-west' is not allowed; expected an AWS region "
-     "name like 'eu-west-1'"),
-    (_with("stages.dev.account", "12345"), "eventapi.stages.dev.account: '12345' is not allowed; expected a 12-digit AWS "
-     "account id"),
-    (_with("stages.dev.logging.level", "WARN"), "eventapi.stages.dev.logging.level: 'WARN' is not allowed; expected one "
-     "of NONE, ERROR, INFO, DEBUG, ALL"),
-    (_with("stages.dev.logging.level", "eror"), "eventapi.stages.dev.logging.level: 'eror' is not allowed; expected one "
-     "of NONE, ERROR, INFO, DEBUG, ALL (did you mean 'ERROR'?)"),
-    (_with("stages.dev.logging.retentionDays", 10), "eventapi.stages.dev.logging.retentionDays: 10 is not allowed; "
-     "expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, "
-     "3653"),
-    (_with("stages.dev.ssm", {"prefix": "social/dev"}), "eventapi.stages.dev.ssm.prefix: 'social/dev' is not allowed; "
-     "expected an SSM path like '/social/prod/events': '/'-separated segments of letters, digits, '_', '.', '-', at "
-     "most 14 levels, no trailing '/'"),
-    (_with("stages.dev.ssm", {"prefix": "/aws/x"}), "eventapi.stages.dev.ssm.prefix: '/aws/x' is not allowed; names "
-     "starting with 'aws' or 'ssm' are reserved by AWS"),
-    (_with("stages.dev.auth.providers.apiKey.validDays", 400), "eventapi.stages.dev.auth.providers.apiKey.validDays: 400 "
-     "is not allowed; expected a whole number of days from 1 to 365"),
-    (_with("stages.dev.auth.providers.apiKey.validDays", 0), "eventapi.stages.dev.auth.providers.apiKey.validDays: 0 is "
-     "not allowed; expected a whole number of days from 1 to 365"),
-    (_with("stages.dev.auth.providers.apiKey.validDays", "365"), "eventapi.stages.dev.auth.providers.apiKey.validDays: "
-     "'365' is not allowed; expected a whole number of days from 1 to 365"),
-    (_with("stages.dev.auth.providers.apiKey.generation", 0), "eventapi.stages.dev.auth.providers.apiKey.generation: 0 "
-     "is not allowed; expected a whole number from 1 to 9999"),
-    (_with("stages.dev.auth.providers.apiKey.validDays", True), "eventapi.stages.dev.auth.providers.apiKey.validDays: "
-     "true is not allowed; expected a whole number of days from 1 to 365"),
-    (_with("stages.dev", {}), 'eventapi.stages.dev: the stage is empty; give at least its namespaces, e.g. {"namespaces": '
-     '{"default": {}}}'),
+    (
+        _with("stages.dev.namespace", {}),
+        "eventapi.stages.dev.namespace: unknown setting (did you mean 'namespaces'?); "
+        "allowed here: account, region, auth, namespaces, logging, ssm, tags, dataSources, monitoring, domain, waf, rules",
+    ),
+    (
+        _with("stages.dev.auth.providers.apiKey.validDay", 30),
+        "eventapi.stages.dev.auth.providers.apiKey.validDay: unknown "
+        "setting (did you mean 'validDays'?); allowed here: validDays, description, generation, autoRenew",
+    ),
+    (
+        _with("stages.dev.auth.providers.apikey", {}),
+        "eventapi.stages.dev.auth.providers.apikey: unknown setting (did you "
+        "mean 'apiKey'?); allowed here: apiKey, iam, cognito, oidc, lambda",
+    ),
+    (
+        _with("stages.dev.auth.publish", ["AMAZON_COGNITO_USER_POOLS"]),
+        "eventapi.stages.dev.auth.publish: "
+        "AMAZON_COGNITO_USER_POOLS has no provider; add auth.providers.cognito or remove AMAZON_COGNITO_USER_POOLS "
+        "(configured: API_KEY, AWS_IAM)",
+    ),
+    (
+        _with("stages.dev.namespaces", {"default": {"subscribe": ["AWS_LAMBDA"]}}),
+        "eventapi.stages.dev.namespaces.default"
+        ".subscribe: AWS_LAMBDA has no provider; add auth.providers.lambda or remove AWS_LAMBDA (configured: API_KEY, AWS_IAM)",
+    ),
+    (
+        _with("stages.dev.auth.connect", ["API-KEY"]),
+        "eventapi.stages.dev.auth.connect: 'API-KEY' is not an auth mode "
+        "(did you mean 'API_KEY'?); expected one of API_KEY, AWS_IAM, AMAZON_COGNITO_USER_POOLS, OPENID_CONNECT, AWS_LAMBDA",
+    ),
+    (
+        _with("stages.dev.auth.connect", []),
+        "eventapi.stages.dev.auth.connect: [] is not allowed; expected a non-empty "
+        "list of API_KEY, AWS_IAM, AMAZON_COGNITO_USER_POOLS, OPENID_CONNECT, AWS_LAMBDA",
+    ),
+    (
+        _with("stages.dev.auth.connect", ["API_KEY", "API_KEY"]),
+        "eventapi.stages.dev.auth.connect: API_KEY is listed twice",
+    ),
+    (
+        _with("stages.dev.auth.providers", {}),
+        "eventapi.stages.dev.auth.providers: no provider configured; add at least "
+        "one of apiKey, iam, cognito, oidc, lambda",
+    ),
+    (
+        _with("stages.dev.namespaces", {"-bad": {}}),
+        "eventapi.stages.dev.namespaces.-bad: '-bad' is not a valid namespace "
+        "name; expected 1-50 letters, digits and '-', starting and ending with a letter or digit",
+    ),
+    (
+        _with("stages.dev.namespaces", {"a" * 51: {}}),
+        f"eventapi.stages.dev.namespaces.{'a' * 51}: '{'a' * 51}' is not a "
+        "valid namespace name; expected 1-50 letters, digits and '-', starting and ending with a letter or digit",
+    ),
+    (
+        _with("stages.dev.namespaces", {"chat_room": {}}),
+        "eventapi.stages.dev.namespaces.chat_room: 'chat_room' is not a "
+        "valid namespace name; expected 1-50 letters, digits and '-', starting and ending with a letter or digit",
+    ),
+    (
+        _with("stages.dev.namespaces", {"Chat": {}, "chat": {}}),
+        "eventapi.stages.dev.namespaces.chat: duplicate namespace: 'chat' clashes with 'Chat'",
+    ),
+    (
+        _with("stages.dev.namespaces", {f"ns{i}": {} for i in range(51)}),
+        "eventapi.stages.dev.namespaces: 51 namespaces; an Event API holds at most 50",
+    ),
+    (
+        _with("stages.dev.namespaces", {}),
+        "eventapi.stages.dev.namespaces: {} is not allowed; expected an object of "
+        'namespace name -> settings, e.g. {"default": {}}',
+    ),
+    (
+        _with("stages.dev.namespaces", {"default": {"handler": "handlers/missing.js"}}),
+        "eventapi.stages.dev.namespaces."
+        f"default.handler: 'handlers/missing.js' does not exist (looked in {ROOT}); create it or fix the path",
+    ),
+    (
+        _with("stages.dev.namespaces", {"default": {"handler": "../etc/passwd.js"}}),
+        "eventapi.stages.dev.namespaces.default."
+        "handler: '../etc/passwd.js' is not allowed; expected a .js file under handlers/, e.g. 'handlers/comments.js'",
+    ),
+    (
+        _with("stages.dev.region", "eu-west"),
+        "eventapi.stages.dev.region: 'eu-west' is not allowed; expected an AWS region name like 'eu-west-1'",
+    ),
+    (
+        _with("stages.dev.account", "12345"),
+        "eventapi.stages.dev.account: '12345' is not allowed; expected a 12-digit AWS account id",
+    ),
+    (
+        _with("stages.dev.logging.level", "WARN"),
+        "eventapi.stages.dev.logging.level: 'WARN' is not allowed; expected one of NONE, ERROR, INFO, DEBUG, ALL",
+    ),
+    (
+        _with("stages.dev.logging.level", "eror"),
+        "eventapi.stages.dev.logging.level: 'eror' is not allowed; expected one "
+        "of NONE, ERROR, INFO, DEBUG, ALL (did you mean 'ERROR'?)",
+    ),
+    (
+        _with("stages.dev.logging.retentionDays", 10),
+        "eventapi.stages.dev.logging.retentionDays: 10 is not allowed; "
+        "expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, "
+        "3653",
+    ),
+    (
+        _with("stages.dev.ssm", {"prefix": "social/dev"}),
+        "eventapi.stages.dev.ssm.prefix: 'social/dev' is not allowed; "
+        "expected an SSM path like '/social/prod/events': '/'-separated segments of letters, digits, '_', '.', '-', at "
+        "most 14 levels, no trailing '/'",
+    ),
+    (
+        _with("stages.dev.ssm", {"prefix": "/aws/x"}),
+        "eventapi.stages.dev.ssm.prefix: '/aws/x' is not allowed; names "
+        "starting with 'aws' or 'ssm' are reserved by AWS",
+    ),
+    (
+        _with("stages.dev.auth.providers.apiKey.validDays", 400),
+        "eventapi.stages.dev.auth.providers.apiKey.validDays: 400 "
+        "is not allowed; expected a whole number of days from 1 to 365",
+    ),
+    (
+        _with("stages.dev.auth.providers.apiKey.validDays", 0),
+        "eventapi.stages.dev.auth.providers.apiKey.validDays: 0 is "
+        "not allowed; expected a whole number of days from 1 to 365",
+    ),
+    (
+        _with("stages.dev.auth.providers.apiKey.validDays", "365"),
+        "eventapi.stages.dev.auth.providers.apiKey.validDays: "
+        "'365' is not allowed; expected a whole number of days from 1 to 365",
+    ),
+    (
+        _with("stages.dev.auth.providers.apiKey.generation", 0),
+        "eventapi.stages.dev.auth.providers.apiKey.generation: 0 "
+        "is not allowed; expected a whole number from 1 to 9999",
+    ),
+    (
+        _with("stages.dev.auth.providers.apiKey.validDays", True),
+        "eventapi.stages.dev.auth.providers.apiKey.validDays: "
+        "true is not allowed; expected a whole number of days from 1 to 365",
+    ),
+    (
+        _with("stages.dev", {}),
+        'eventapi.stages.dev: the stage is empty; give at least its namespaces, e.g. {"namespaces": {"default": {}}}',
+    ),
     (_with("stages", {}), 'eventapi.stages: no stage defined; add one, e.g. {"dev": {"namespaces": {"default": {}}}}'),
-    (_with("stages", {"Dev": {"namespaces": {"default": {}}}}), "eventapi.stages.Dev: 'Dev' is not a valid stage name; "
-     "expected 1-20 lowercase letters, digits and '-', starting with a letter"),
-    (_with("stages.prod.auth.providers.cognito", {"userPoolId": "eu-west-1-abc"}), "eventapi.stages.prod.auth.providers."
-     "cognito.userPoolId: 'eu-west-1-abc' is not allowed; expected a user pool id like 'eu-west-1_AbCdEf123'"),
-    (_with("stages.prod.auth.providers.cognito", {"newUserPool": True, "userPoolId": "eu-west-1_abc"}), "eventapi.stages."
-     "prod.auth.providers.cognito: set exactly one of newUserPool: true (a pool made by this stack) or userPoolId (an "
-     "existing pool)"),
-    (_with("stages.dev.auth.providers.oidc", {"clientId": "x"}), "eventapi.stages.dev.auth.providers.oidc.issuer: missing; "
-     "give the OIDC issuer URL, e.g. 'https://issuer.example.com'"),
-    (_with("stages.dev.auth.providers.oidc", {"issuer": "http://insecure.example.com"}), "eventapi.stages.dev.auth."
-     "providers.oidc.issuer: 'http://insecure.example.com' is not allowed; expected an https:// issuer URL"),
-    (_with("stages.dev.auth.providers.lambda", {"functionArn": "my-function"}), "eventapi.stages.dev.auth.providers.lambda"
-     ".functionArn: 'my-function' is not allowed; expected a Lambda function ARN like "
-     "'arn:aws:lambda:eu-west-1:123456789012:function:auth'"),
-    (_with("stages.dev.auth.providers.iam", {"publisherPrincipal": "backend"}), "eventapi.stages.dev.auth.providers.iam."
-     "publisherPrincipal: 'backend' is not allowed; expected an IAM ARN like 'arn:aws:iam::123456789012:role/backend' "
-     "(or ...:root)"),
-    (_with("stages.dev.tags", {"aws:team": "x"}), "eventapi.stages.dev.tags.aws:team: is not a valid tag name; 1-128 "
-     "characters, not starting 'aws:'"),
-    (_with("stages.dev.tags", {"team": 1}), "eventapi.stages.dev.tags.team: 1 is not allowed; expected a string of at "
-     "most 256 characters"),
-    (_with("app", "Social App"), "eventapi.app: 'Social App' is not allowed; expected 1-30 lowercase letters, digits and "
-     "'-', starting with a letter"),
+    (
+        _with("stages", {"Dev": {"namespaces": {"default": {}}}}),
+        "eventapi.stages.Dev: 'Dev' is not a valid stage name; "
+        "expected 1-20 lowercase letters, digits and '-', starting with a letter",
+    ),
+    (
+        _with("stages.prod.auth.providers.cognito", {"userPoolId": "eu-west-1-abc"}),
+        "eventapi.stages.prod.auth.providers."
+        "cognito.userPoolId: 'eu-west-1-abc' is not allowed; expected a user pool id like 'eu-west-1_AbCdEf123'",
+    ),
+    (
+        _with("stages.prod.auth.providers.cognito", {"newUserPool": True, "userPoolId": "eu-west-1_abc"}),
+        "eventapi.stages."
+        "prod.auth.providers.cognito: set exactly one of newUserPool: true (a pool made by this stack) or userPoolId (an "
+        "existing pool)",
+    ),
+    (
+        _with("stages.dev.auth.providers.oidc", {"clientId": "x"}),
+        "eventapi.stages.dev.auth.providers.oidc.issuer: missing; "
+        "give the OIDC issuer URL, e.g. 'https://issuer.example.com'",
+    ),
+    (
+        _with("stages.dev.auth.providers.oidc", {"issuer": "http://insecure.example.com"}),
+        "eventapi.stages.dev.auth."
+        "providers.oidc.issuer: 'http://insecure.example.com' is not allowed; expected an https:// issuer URL",
+    ),
+    (
+        _with("stages.dev.auth.providers.lambda", {"functionArn": "my-function"}),
+        "eventapi.stages.dev.auth.providers.lambda"
+        ".functionArn: 'my-function' is not allowed; expected a Lambda function ARN like "
+        "'arn:aws:lambda:eu-west-1:123456789012:function:auth'",
+    ),
+    (
+        _with("stages.dev.auth.providers.iam", {"publisherPrincipal": "backend"}),
+        "eventapi.stages.dev.auth.providers.iam."
+        "publisherPrincipal: 'backend' is not allowed; expected an IAM ARN like 'arn:aws:iam::123456789012:role/backend' "
+        "(or ...:root)",
+    ),
+    (
+        _with("stages.dev.tags", {"aws:team": "x"}),
+        "eventapi.stages.dev.tags.aws:team: is not a valid tag name; 1-128 characters, not starting 'aws:'",
+    ),
+    (
+        _with("stages.dev.tags", {"team": 1}),
+        "eventapi.stages.dev.tags.team: 1 is not allowed; expected a string of at most 256 characters",
+    ),
+    (
+        _with("app", "Social App"),
+        "eventapi.app: 'Social App' is not allowed; expected 1-30 lowercase letters, digits and "
+        "'-', starting with a letter",
+    ),
     (_with("stage", "dev"), "eventapi.stage: unknown setting (did you mean 'stages'?); allowed here: app, stages, ci"),
     (None, 'eventapi: missing from cdk.json "context"; add {"app": "...", "stages": {...}}'),
     ([], "eventapi: expected an object, got []"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(

@@ -54,35 +54,67 @@ def test_no_ci_section() -> None:
     ("ci", "message"),
     [
         ({"github": None}, "eventapi.ci.github: expected an object, got null"),
-        ({"github": {"owner": "example-org"}}, "eventapi.ci.github.repository: missing; the GitHub repository the "
-         "workflows run in"),
-        ({"github": {"owner": "example-org", "repository": "*"}}, "eventapi.ci.github.repository: '*' is not "
-         "allowed; expected a GitHub repository name"),
-        ({"github": {"owner": "-x", "repository": "r"}}, "eventapi.ci.github.owner: '-x' is not allowed; expected "
-         "a GitHub user or organization name"),
+        (
+            {"github": {"owner": "example-org"}},
+            "eventapi.ci.github.repository: missing; the GitHub repository the workflows run in",
+        ),
+        (
+            {"github": {"owner": "example-org", "repository": "*"}},
+            "eventapi.ci.github.repository: '*' is not allowed; expected a GitHub repository name",
+        ),
+        (
+            {"github": {"owner": "-x", "repository": "r"}},
+            "eventapi.ci.github.owner: '-x' is not allowed; expected a GitHub user or organization name",
+        ),
         ({"deploy": {}}, 'eventapi.ci.deploy: no stage to deploy; add one, e.g. {"dev": {"environment": "dev"}}'),
-        ({"deploy": {"prd": {"environment": "prod"}}}, "eventapi.ci.deploy.prd: unknown setting (did you mean "
-         "'prod'?); allowed here: dev, prod"),
-        ({"deploy": {"dev": {}}}, "eventapi.ci.deploy.dev: set exactly one of environment (a GitHub environment, "
-         "e.g. 'prod') or branch (e.g. 'main')"),
-        ({"deploy": {"dev": {"environment": "dev", "branch": "main"}}}, "eventapi.ci.deploy.dev: set exactly one "
-         "of environment (a GitHub environment, e.g. 'prod') or branch (e.g. 'main')"),
-        ({"deploy": {"dev": {"environment": "*"}}}, "eventapi.ci.deploy.dev.environment: '*' is not allowed; "
-         "expected a GitHub environment name (no ':' or wildcards)"),
-        ({"deploy": {"dev": {"environment": "a:b"}}}, "eventapi.ci.deploy.dev.environment: 'a:b' is not allowed; "
-         "expected a GitHub environment name (no ':' or wildcards)"),
-        ({"deploy": {"dev": {"branch": "release/*"}}}, "eventapi.ci.deploy.dev.branch: 'release/*' is not "
-         "allowed; expected a branch name like 'main' (no wildcards)"),
-        ({"oidcProvider": "arn:aws:iam::123456789012:oidc-provider/example.com"}, "eventapi.ci.oidcProvider: "
-         "'arn:aws:iam::123456789012:oidc-provider/example.com' is not allowed; expected 'create' or an ARN like "
-         "'arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com'"),
+        (
+            {"deploy": {"prd": {"environment": "prod"}}},
+            "eventapi.ci.deploy.prd: unknown setting (did you mean 'prod'?); allowed here: dev, prod",
+        ),
+        (
+            {"deploy": {"dev": {}}},
+            "eventapi.ci.deploy.dev: set exactly one of environment (a GitHub environment, "
+            "e.g. 'prod') or branch (e.g. 'main')",
+        ),
+        (
+            {"deploy": {"dev": {"environment": "dev", "branch": "main"}}},
+            "eventapi.ci.deploy.dev: set exactly one "
+            "of environment (a GitHub environment, e.g. 'prod') or branch (e.g. 'main')",
+        ),
+        (
+            {"deploy": {"dev": {"environment": "*"}}},
+            "eventapi.ci.deploy.dev.environment: '*' is not allowed; "
+            "expected a GitHub environment name (no ':' or wildcards)",
+        ),
+        (
+            {"deploy": {"dev": {"environment": "a:b"}}},
+            "eventapi.ci.deploy.dev.environment: 'a:b' is not allowed; "
+            "expected a GitHub environment name (no ':' or wildcards)",
+        ),
+        (
+            {"deploy": {"dev": {"branch": "release/*"}}},
+            "eventapi.ci.deploy.dev.branch: 'release/*' is not "
+            "allowed; expected a branch name like 'main' (no wildcards)",
+        ),
+        (
+            {"oidcProvider": "arn:aws:iam::123456789012:oidc-provider/example.com"},
+            "eventapi.ci.oidcProvider: "
+            "'arn:aws:iam::123456789012:oidc-provider/example.com' is not allowed; expected 'create' or an ARN like "
+            "'arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com'",
+        ),
         ({"diffRole": "yes"}, "eventapi.ci.diffRole: 'yes' is not allowed; expected true or false"),
-        ({"bootstrapQualifier": "toolongqualifier"}, "eventapi.ci.bootstrapQualifier: 'toolongqualifier' is not "
-         "allowed; expected the qualifier given to `cdk bootstrap` (1-10 letters, digits, '_' or '-')"),
-        ({"diffrole": True}, "eventapi.ci.diffrole: unknown setting (did you mean 'diffRole'?); allowed here: "
-         "github, account, region, oidcProvider, deploy, diffRole, bootstrapQualifier"),
+        (
+            {"bootstrapQualifier": "toolongqualifier"},
+            "eventapi.ci.bootstrapQualifier: 'toolongqualifier' is not "
+            "allowed; expected the qualifier given to `cdk bootstrap` (1-10 letters, digits, '_' or '-')",
+        ),
+        (
+            {"diffrole": True},
+            "eventapi.ci.diffrole: unknown setting (did you mean 'diffRole'?); allowed here: "
+            "github, account, region, oidcProvider, deploy, diffRole, bootstrapQualifier",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_ci_value(ci: dict[str, Any], message: str) -> None:
     """Each bad ci value fails with one line naming the field, the value and what is allowed."""
     with pytest.raises(ConfigError) as info:

@@ -74,11 +74,14 @@ def test_pool_choices_are_read() -> None:
     [
         ({"mfa": 5}, f"{POOL}.mfa: 5 is not allowed; expected one of required, optional, off"),
         ({"featurePlan": True}, f"{POOL}.featurePlan: true is not allowed; expected one of plus, essentials"),
-        ({"signInAliases": "email"}, f"{POOL}.signInAliases: 'email' is not allowed; expected a non-empty list of "
-         "email, username, preferredUsername"),
+        (
+            {"signInAliases": "email"},
+            f"{POOL}.signInAliases: 'email' is not allowed; expected a non-empty list of "
+            "email, username, preferredUsername",
+        ),
         ({"selfSignUp": "yes"}, f"{POOL}.selfSignUp: 'yes' is not allowed; expected true or false"),
     ],
-)  # fmt: skip
+)
 def test_bad_pool_choice(settings: dict[str, Any], message: str) -> None:
     assert str(error_of(with_pool(**settings))) == message
 
@@ -135,14 +138,21 @@ def test_ci_of_a_single_stage_app_reads_its_own_settings() -> None:
     [
         ({"github": {}}, "eventapi.ci.github.owner: missing; the GitHub repository the workflows run in"),
         ({"account": "12345"}, "eventapi.ci.account: '12345' is not allowed; expected a 12-digit AWS account id"),
-        ({"region": "europe"}, "eventapi.ci.region: 'europe' is not allowed; expected an AWS region name like "
-         "'eu-west-1'"),
-        ({"oidcProvider": 5}, "eventapi.ci.oidcProvider: 5 is not allowed; expected 'create' or the ARN of the "
-         "account's GitHub OIDC provider"),
-        ({"deploy": []}, "eventapi.ci.deploy: [] is not allowed; expected an object of stage name -> {environment} "
-         "or {branch}"),
+        (
+            {"region": "europe"},
+            "eventapi.ci.region: 'europe' is not allowed; expected an AWS region name like 'eu-west-1'",
+        ),
+        (
+            {"oidcProvider": 5},
+            "eventapi.ci.oidcProvider: 5 is not allowed; expected 'create' or the ARN of the "
+            "account's GitHub OIDC provider",
+        ),
+        (
+            {"deploy": []},
+            "eventapi.ci.deploy: [] is not allowed; expected an object of stage name -> {environment} or {branch}",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_ci_setting(ci: dict[str, Any], message: str) -> None:
     assert str(error_of(ci_context(**ci))) == message
 

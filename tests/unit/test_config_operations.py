@@ -39,38 +39,70 @@ def test_auto_renew_forms() -> None:
 
 
 BAD: list[tuple[dict[str, Any], str]] = [
-    (with_api_key(autoRenew="daily"), f"{KEY}.autoRenew: 'daily' is not allowed; expected true, false or "
-     '{"hourUtc": 3}'),
-    (with_api_key(autoRenew={"hourUtc": 24}), f"{KEY}.autoRenew.hourUtc: 24 is not allowed; expected an hour of the "
-     "day (UTC) from 0 to 23"),
-    (with_api_key(autoRenew={"hour": 2}), f"{KEY}.autoRenew.hour: unknown setting (did you mean 'hourUtc'?); allowed "
-     "here: hourUtc"),
+    (
+        with_api_key(autoRenew="daily"),
+        f"{KEY}.autoRenew: 'daily' is not allowed; expected true, false or {{\"hourUtc\": 3}}",
+    ),
+    (
+        with_api_key(autoRenew={"hourUtc": 24}),
+        f"{KEY}.autoRenew.hourUtc: 24 is not allowed; expected an hour of the day (UTC) from 0 to 23",
+    ),
+    (
+        with_api_key(autoRenew={"hour": 2}),
+        f"{KEY}.autoRenew.hour: unknown setting (did you mean 'hourUtc'?); allowed here: hourUtc",
+    ),
     (with_pool(mfa="sometimes"), f"{POOL}.mfa: 'sometimes' is not allowed; expected one of required, optional, off"),
-    (with_pool(mfa="optional"), f"{POOL}.reasons.mfa: missing; mfa 'optional' relaxes cdk-nag AwsSolutions-COG2 "
-     "(MFA required): say why in one line of 10-500 characters"),
-    (with_pool(featurePlan="essentials", reasons={"featurePlan": "cheap"}), f"{POOL}.reasons.featurePlan: 'cheap' "
-     "is not allowed; expected one line of 10-500 characters"),
-    (with_pool(reasons={"mfa": REASON}), f"{POOL}.reasons.mfa: not needed: mfa keeps AwsSolutions-COG2 satisfied; "
-     "remove it"),
+    (
+        with_pool(mfa="optional"),
+        f"{POOL}.reasons.mfa: missing; mfa 'optional' relaxes cdk-nag AwsSolutions-COG2 "
+        "(MFA required): say why in one line of 10-500 characters",
+    ),
+    (
+        with_pool(featurePlan="essentials", reasons={"featurePlan": "cheap"}),
+        f"{POOL}.reasons.featurePlan: 'cheap' is not allowed; expected one line of 10-500 characters",
+    ),
+    (
+        with_pool(reasons={"mfa": REASON}),
+        f"{POOL}.reasons.mfa: not needed: mfa keeps AwsSolutions-COG2 satisfied; remove it",
+    ),
     (with_pool(featurePlan="lite"), f"{POOL}.featurePlan: 'lite' is not allowed; expected one of plus, essentials"),
-    (with_pool(signInAliases=["phone"]), f'{POOL}.signInAliases: ["phone"] is not allowed; expected a non-empty list '
-     "of distinct email, username, preferredUsername"),
-    (with_pool(signInAliases=["email", "preferredUsername"]), f"{POOL}.signInAliases: preferredUsername needs "
-     "username in the list too"),
-    (with_pool(hostedUi={"domainPrefix": "social"}), f"{POOL}.hostedUi.callbackUrls: missing; the hosted UI needs "
-     "domainPrefix and callbackUrls"),
-    (with_pool(hostedUi={"domainPrefix": "my-cognito", "callbackUrls": ["https://a.example/"]}),
-     f"{POOL}.hostedUi.domainPrefix: 'my-cognito' is not allowed; expected 1-63 lowercase letters, digits and '-', "
-     "without aws/amazon/cognito"),
-    (with_pool(hostedUi={"domainPrefix": "social", "callbackUrls": ["http://app.example/"]}),
-     f'{POOL}.hostedUi.callbackUrls: ["http://app.example/"] is not allowed; expected a list of 1-100 https:// '
-     "URLs (http://localhost allowed)"),
-    ({"app": "social", "stages": {"dev": {"auth": {"providers": {"cognito": {
-        "userPoolId": "eu-west-1_AbCdEf123", "selfSignUp": True}}}}}},
-     f"{POOL}.selfSignUp: applies only to a pool made by this stack (newUserPool: true)"),
-    ({"app": "social", "stages": {"dev": {"logging": {"retain": "yes"}}}},
-     "eventapi.stages.dev.logging.retain: 'yes' is not allowed; expected true or false"),
-]  # fmt: skip
+    (
+        with_pool(signInAliases=["phone"]),
+        f'{POOL}.signInAliases: ["phone"] is not allowed; expected a non-empty list '
+        "of distinct email, username, preferredUsername",
+    ),
+    (
+        with_pool(signInAliases=["email", "preferredUsername"]),
+        f"{POOL}.signInAliases: preferredUsername needs username in the list too",
+    ),
+    (
+        with_pool(hostedUi={"domainPrefix": "social"}),
+        f"{POOL}.hostedUi.callbackUrls: missing; the hosted UI needs domainPrefix and callbackUrls",
+    ),
+    (
+        with_pool(hostedUi={"domainPrefix": "my-cognito", "callbackUrls": ["https://a.example/"]}),
+        f"{POOL}.hostedUi.domainPrefix: 'my-cognito' is not allowed; expected 1-63 lowercase letters, digits and '-', "
+        "without aws/amazon/cognito",
+    ),
+    (
+        with_pool(hostedUi={"domainPrefix": "social", "callbackUrls": ["http://app.example/"]}),
+        f'{POOL}.hostedUi.callbackUrls: ["http://app.example/"] is not allowed; expected a list of 1-100 https:// '
+        "URLs (http://localhost allowed)",
+    ),
+    (
+        {
+            "app": "social",
+            "stages": {
+                "dev": {"auth": {"providers": {"cognito": {"userPoolId": "eu-west-1_AbCdEf123", "selfSignUp": True}}}}
+            },
+        },
+        f"{POOL}.selfSignUp: applies only to a pool made by this stack (newUserPool: true)",
+    ),
+    (
+        {"app": "social", "stages": {"dev": {"logging": {"retain": "yes"}}}},
+        "eventapi.stages.dev.logging.retain: 'yes' is not allowed; expected true or false",
+    ),
+]
 
 
 @pytest.mark.parametrize(("context", "message"), BAD, ids=[m.split(":")[0] + "|" + m[-20:] for _, m in BAD])
@@ -109,9 +141,18 @@ def test_production_marking(name: str, tags: dict[str, str], production: bool) -
 
 def test_renewal_context_parses_back() -> None:
     """renewal_context is a stage cdk.json could hold; parsed back it has the same key, SSM and tag settings."""
-    context = {"app": "social", "stages": {"prod": {"region": "eu-west-1", "account": "123456789012",
-               "auth": {"providers": {"apiKey": {"validDays": 90, "generation": 3, "autoRenew": True}, "iam": {}}},
-               "ssm": {"prefix": "/x/y", "kmsKeyId": "alias/k"}, "tags": {"team": "rt"}}}}  # fmt: skip
+    context = {
+        "app": "social",
+        "stages": {
+            "prod": {
+                "region": "eu-west-1",
+                "account": "123456789012",
+                "auth": {"providers": {"apiKey": {"validDays": 90, "generation": 3, "autoRenew": True}, "iam": {}}},
+                "ssm": {"prefix": "/x/y", "kmsKeyId": "alias/k"},
+                "tags": {"team": "rt"},
+            }
+        },
+    }
     stage = parse_config(context, ROOT).stages[0]
     back = parse_config(renewal_context(stage), ROOT).stages[0]
     assert (back.stack_name, back.account, back.region, back.ssm, back.tags) == (

@@ -60,19 +60,29 @@ def test_one_to_a_hundred_callback_urls(count: int) -> None:
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"callbackUrls": ["https://a/"]}, f"{POOL}.hostedUi.domainPrefix: missing; the hosted UI needs domainPrefix "
-         "and callbackUrls"),
-        ({"domainPrefix": "social", "callbackUrls": []}, f"{POOL}.hostedUi.callbackUrls: [] is not allowed; expected "
-         + URLS.format(1)),
-        ({"domainPrefix": "social", "callbackUrls": "https://a/"}, f"{POOL}.hostedUi.callbackUrls: 'https://a/' is not "
-         "allowed; expected " + URLS.format(1)),
-        ({"domainPrefix": "social", "callbackUrls": [f"https://a/{n}" for n in range(101)]},
-         f'{POOL}.hostedUi.callbackUrls: ["https://a/0", "https://a/1", "https://a/2", "https://a/... is not '
-         "allowed; expected " + URLS.format(1)),
-        ({"domainPrefix": "social", "callbackUrls": ["https://a/"], "logoutUrls": ["ftp://a/"]},
-         f'{POOL}.hostedUi.logoutUrls: ["ftp://a/"] is not allowed; expected ' + URLS.format(0)),
+        (
+            {"callbackUrls": ["https://a/"]},
+            f"{POOL}.hostedUi.domainPrefix: missing; the hosted UI needs domainPrefix and callbackUrls",
+        ),
+        (
+            {"domainPrefix": "social", "callbackUrls": []},
+            f"{POOL}.hostedUi.callbackUrls: [] is not allowed; expected " + URLS.format(1),
+        ),
+        (
+            {"domainPrefix": "social", "callbackUrls": "https://a/"},
+            f"{POOL}.hostedUi.callbackUrls: 'https://a/' is not allowed; expected " + URLS.format(1),
+        ),
+        (
+            {"domainPrefix": "social", "callbackUrls": [f"https://a/{n}" for n in range(101)]},
+            f'{POOL}.hostedUi.callbackUrls: ["https://a/0", "https://a/1", "https://a/2", "https://a/... is not '
+            "allowed; expected " + URLS.format(1),
+        ),
+        (
+            {"domainPrefix": "social", "callbackUrls": ["https://a/"], "logoutUrls": ["ftp://a/"]},
+            f'{POOL}.hostedUi.logoutUrls: ["ftp://a/"] is not allowed; expected ' + URLS.format(0),
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_hosted_ui(settings: dict[str, Any], message: str) -> None:
     assert error(pool_stage, **settings) == message
 
@@ -102,21 +112,32 @@ ANOMALY_WHAT = (
 @pytest.mark.parametrize(
     ("monitoring", "message"),
     [
-        ({"alarms": {"clientErrors": 0}}, f"{PROD}.monitoring.alarms.clientErrors: 0 is not allowed; expected "
-         + ANOMALY_WHAT),
-        ({"alarms": {"clientErrors": "band"}}, f"{PROD}.monitoring.alarms.clientErrors: 'band' is not allowed; "
-         "expected " + ANOMALY_WHAT),
-        ({"notify": {"emails": "ops@example.com"}}, f"{PROD}.monitoring.notify.emails: 'ops@example.com' is not "
-         "allowed; expected a list of email addresses"),
-        ({"notify": {"emails": []}}, f"{PROD}.monitoring.notify.emails: empty; list at least one address, or leave "
-         "notify out"),
-        ({"notify": {"topicArn": "ops"}}, f"{PROD}.monitoring.notify.topicArn: 'ops' is not allowed; expected an SNS "
-         "topic ARN like 'arn:aws:sns:eu-west-1:123456789012:ops'"),
+        (
+            {"alarms": {"clientErrors": 0}},
+            f"{PROD}.monitoring.alarms.clientErrors: 0 is not allowed; expected " + ANOMALY_WHAT,
+        ),
+        (
+            {"alarms": {"clientErrors": "band"}},
+            f"{PROD}.monitoring.alarms.clientErrors: 'band' is not allowed; expected " + ANOMALY_WHAT,
+        ),
+        (
+            {"notify": {"emails": "ops@example.com"}},
+            f"{PROD}.monitoring.notify.emails: 'ops@example.com' is not allowed; expected a list of email addresses",
+        ),
+        (
+            {"notify": {"emails": []}},
+            f"{PROD}.monitoring.notify.emails: empty; list at least one address, or leave notify out",
+        ),
+        (
+            {"notify": {"topicArn": "ops"}},
+            f"{PROD}.monitoring.notify.topicArn: 'ops' is not allowed; expected an SNS "
+            "topic ARN like 'arn:aws:sns:eu-west-1:123456789012:ops'",
+        ),
         ({"periodMinutes": 0}, f"{PROD}.monitoring.periodMinutes: 0 is not allowed; expected minutes from 1 to 60"),
         ({"periodMinutes": 61}, f"{PROD}.monitoring.periodMinutes: 61 is not allowed; expected minutes from 1 to 60"),
         ({"dashboard": "yes"}, f"{PROD}.monitoring.dashboard: 'yes' is not allowed; expected true or false"),
     ],
-)  # fmt: skip
+)
 def test_bad_monitoring(monitoring: dict[str, Any], message: str) -> None:
     assert error(prod, monitoring=monitoring) == message
 
@@ -145,17 +166,31 @@ ZONE_HINT = (
 @pytest.mark.parametrize(
     ("domain", "message"),
     [
-        ({"hostedZone": "Z123"}, f"{PROD}.domain.name: missing; give the custom domain name, e.g. 'events.example.com'"),
-        ({"name": "events.example.com", "certificateArn": 5}, f"{PROD}.domain.certificateArn: 5 is not allowed; "
-         "expected an ACM certificate ARN like 'arn:aws:acm:us-east-1:123456789012:certificate/...'"),
-        ({"name": "events.example.com", "hostedZone": 5}, f"{PROD}.domain.hostedZone: 5 is not allowed; expected a "
-         "Route 53 hosted zone id like 'Z0123456789ABCDEFGHIJ'"),
-        ({"name": "events.example.com", "hostedZone": "zone-1"}, f"{PROD}.domain.hostedZone: 'zone-1' is not a "
-         "hosted zone id like 'Z0123456789ABCDEFGHIJ'"),
-        ({"name": "events.example.com", "hostedZone": "EXAMPLE.TX."}, f"{PROD}.domain.hostedZone: 'EXAMPLE.TX.' is "
-         "not a hosted zone id like 'Z0123456789ABCDEFGHIJ'" + ZONE_HINT.format("EXAMPLE.TX.")),
+        (
+            {"hostedZone": "Z123"},
+            f"{PROD}.domain.name: missing; give the custom domain name, e.g. 'events.example.com'",
+        ),
+        (
+            {"name": "events.example.com", "certificateArn": 5},
+            f"{PROD}.domain.certificateArn: 5 is not allowed; "
+            "expected an ACM certificate ARN like 'arn:aws:acm:us-east-1:123456789012:certificate/...'",
+        ),
+        (
+            {"name": "events.example.com", "hostedZone": 5},
+            f"{PROD}.domain.hostedZone: 5 is not allowed; expected a "
+            "Route 53 hosted zone id like 'Z0123456789ABCDEFGHIJ'",
+        ),
+        (
+            {"name": "events.example.com", "hostedZone": "zone-1"},
+            f"{PROD}.domain.hostedZone: 'zone-1' is not a hosted zone id like 'Z0123456789ABCDEFGHIJ'",
+        ),
+        (
+            {"name": "events.example.com", "hostedZone": "EXAMPLE.TX."},
+            f"{PROD}.domain.hostedZone: 'EXAMPLE.TX.' is "
+            "not a hosted zone id like 'Z0123456789ABCDEFGHIJ'" + ZONE_HINT.format("EXAMPLE.TX."),
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_domain(domain: dict[str, Any], message: str) -> None:
     """A zone given by its domain name (any case, a trailing dot) gets the command that finds its id."""
     assert error(prod, domain=domain) == message
@@ -177,11 +212,14 @@ def test_ten_thousand_addresses_fit_in_an_ip_set() -> None:
 @pytest.mark.parametrize(
     ("waf", "message"),
     [
-        ({"allowIps": "10.0.0.0/8"}, f"{PROD}.waf.allowIps: '10.0.0.0/8' is not allowed; expected a list of IP "
-         "addresses or CIDR blocks like '203.0.113.0/24'"),
+        (
+            {"allowIps": "10.0.0.0/8"},
+            f"{PROD}.waf.allowIps: '10.0.0.0/8' is not allowed; expected a list of IP "
+            "addresses or CIDR blocks like '203.0.113.0/24'",
+        ),
         ({"denyIps": ["10.0.0.0/8", 5]}, f"{PROD}.waf.denyIps[1]: 5 is not an IP address or CIDR block"),
     ],
-)  # fmt: skip
+)
 def test_bad_ip_lists(waf: dict[str, Any], message: str) -> None:
     """An IP list must be a list of addresses or CIDR blocks without host bits (a number is not an address)."""
     assert error(prod, waf=waf) == message
@@ -197,14 +235,21 @@ def test_an_existing_web_acl_is_kept() -> None:
 @pytest.mark.parametrize(
     ("waf", "message"),
     [
-        ({"webAclArn": "shared"}, f"{PROD}.waf.webAclArn: 'shared' is not allowed; expected a WAFv2 web ACL ARN like "
-         "'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/name/id'"),
-        ({"webAclArn": ACL, "allowIps": ["10.0.0.0/8"]}, f"{PROD}.waf.allowIps: applies to a web ACL the stack "
-         "makes; with webAclArn, set it in that web ACL"),
-        ({"webAclArn": ACL, "denyIps": ["10.0.0.0/8"]}, f"{PROD}.waf.denyIps: applies to a web ACL the stack makes; "
-         "with webAclArn, set it in that web ACL"),
+        (
+            {"webAclArn": "shared"},
+            f"{PROD}.waf.webAclArn: 'shared' is not allowed; expected a WAFv2 web ACL ARN like "
+            "'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/name/id'",
+        ),
+        (
+            {"webAclArn": ACL, "allowIps": ["10.0.0.0/8"]},
+            f"{PROD}.waf.allowIps: applies to a web ACL the stack makes; with webAclArn, set it in that web ACL",
+        ),
+        (
+            {"webAclArn": ACL, "denyIps": ["10.0.0.0/8"]},
+            f"{PROD}.waf.denyIps: applies to a web ACL the stack makes; with webAclArn, set it in that web ACL",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_web_acl(waf: dict[str, Any], message: str) -> None:
     """With an existing web ACL, the settings of a web ACL the stack would make are refused, each by name."""
     assert error(prod, waf=waf) == message
@@ -223,14 +268,23 @@ def test_a_reason_of_ten_characters_is_enough() -> None:
 @pytest.mark.parametrize(
     ("rules", "message"),
     [
-        ({"acknowledge": ["EventApi-NS1"]}, f'{PROD}.rules.acknowledge: ["EventApi-NS1"] is not allowed; expected an '
-         "object of rule id -> the reason the finding is accepted"),
-        ({"acknowledge": {"EventApi-NS1": "012345678"}}, f"{PROD}.rules.acknowledge.EventApi-NS1: '012345678' is not "
-         "allowed; expected one line of at least 10 characters saying why the finding is accepted"),
-        ({"acknowledge": {"EventApi-NS1": "first line\nsecond line"}}, f"{PROD}.rules.acknowledge.EventApi-NS1: "
-         "'first line\\nsecond line' is not allowed; expected one line of at least 10 characters saying why the "
-         "finding is accepted"),
+        (
+            {"acknowledge": ["EventApi-NS1"]},
+            f'{PROD}.rules.acknowledge: ["EventApi-NS1"] is not allowed; expected an '
+            "object of rule id -> the reason the finding is accepted",
+        ),
+        (
+            {"acknowledge": {"EventApi-NS1": "012345678"}},
+            f"{PROD}.rules.acknowledge.EventApi-NS1: '012345678' is not "
+            "allowed; expected one line of at least 10 characters saying why the finding is accepted",
+        ),
+        (
+            {"acknowledge": {"EventApi-NS1": "first line\nsecond line"}},
+            f"{PROD}.rules.acknowledge.EventApi-NS1: "
+            "'first line\\nsecond line' is not allowed; expected one line of at least 10 characters saying why the "
+            "finding is accepted",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_acknowledgement(rules: dict[str, Any], message: str) -> None:
     assert error(prod, rules=rules) == message

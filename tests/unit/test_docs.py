@@ -109,8 +109,9 @@ def pointers() -> list[tuple[str, str, str]]:
     """(file, "section" or "anchor", what follows) of every `docs/protocol.md, <Section>` and `protocol.md#<anchor>`
     in the package, the docs and the README."""
     found = []
-    for path in sorted([*ROOT.joinpath("eventapi").rglob("*.py"), *ROOT.joinpath("docs").glob("*.md"),
-                        ROOT / "README.md"]):  # fmt: skip
+    for path in sorted(
+        [*ROOT.joinpath("eventapi").rglob("*.py"), *ROOT.joinpath("docs").glob("*.md"), ROOT / "README.md"]
+    ):
         text = path.read_text(encoding="utf-8")
         where = str(path.relative_to(ROOT))
         found += [(where, "section", m.group(1)) for m in SECTION_POINTER.finditer(text)]
@@ -123,8 +124,11 @@ def test_section_pointers_name_real_sections() -> None:
     `protocol.md#limits` names an anchor that exists: a renamed section cannot leave pointers behind."""
     names = headings(PROTOCOL_TEXT)
     anchors = {anchor(h) for h in names}
-    dangling = [f"{where}: docs/protocol.md {kind} {rest!r}" for where, kind, rest in pointers()
-                if not (rest in anchors if kind == "anchor" else any(rest.startswith(n) for n in names))]  # fmt: skip
+    dangling = [
+        f"{where}: docs/protocol.md {kind} {rest!r}"
+        for where, kind, rest in pointers()
+        if not (rest in anchors if kind == "anchor" else any(rest.startswith(n) for n in names))
+    ]
     assert dangling == []
 
 
@@ -175,7 +179,10 @@ def test_documented_imports_exist() -> None:
     """Every `from eventapi.x import y` shown to users names a module and a name that exist (a copied example
     must not raise ImportError)."""
     found = documented_imports()
-    missing = [f"{where}: from {module} import {name}" for where, module, name in found
-               if name not in (module_names(module) or set())]  # fmt: skip
+    missing = [
+        f"{where}: from {module} import {name}"
+        for where, module, name in found
+        if name not in (module_names(module) or set())
+    ]
     assert len(found) > 5
     assert missing == []

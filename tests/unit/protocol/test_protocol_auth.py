@@ -89,9 +89,12 @@ def test_header_subprotocol_round_trip(auth: dict[str, str]) -> None:
     [
         ("aws-appsync-event-ws", "not a header-… subprotocol"),
         ("header-!!!", "the header- subprotocol is not base64url-encoded JSON"),
-        ("header-" + base64.urlsafe_b64encode(b"[1]").decode().rstrip("="), "the header- subprotocol must hold a JSON object"),
+        (
+            "header-" + base64.urlsafe_b64encode(b"[1]").decode().rstrip("="),
+            "the header- subprotocol must hold a JSON object",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_header_subprotocol(protocol: str, message: str) -> None:
     """A subprotocol that is not an encoded auth object raises AuthFormatError with an exact message."""
     with pytest.raises(AuthFormatError) as err:
@@ -122,9 +125,17 @@ def test_signed_bodies_are_compact_json() -> None:
 
 
 def _botocore_reference(body: str) -> dict[str, str]:
-    request = AWSRequest(method="POST", url=f"https://{HOST}/event", data=body.encode(), headers={
-        "accept": "application/json, text/javascript", "content-encoding": "amz-1.0",
-        "content-type": "application/json; charset=UTF-8", "host": HOST})  # fmt: skip
+    request = AWSRequest(
+        method="POST",
+        url=f"https://{HOST}/event",
+        data=body.encode(),
+        headers={
+            "accept": "application/json, text/javascript",
+            "content-encoding": "amz-1.0",
+            "content-type": "application/json; charset=UTF-8",
+            "host": HOST,
+        },
+    )
     SigV4Auth(CREDS, "appsync", "eu-west-1").add_auth(request)
     return dict(request.headers.items())
 
@@ -137,8 +148,15 @@ def test_iam_signature_equals_botocore(body: str) -> None:
         signed = auth.operation_auth(HOST, body)
         expected = _botocore_reference(body)
     assert signed == expected
-    assert sorted(signed) == ["Authorization", "X-Amz-Date", "X-Amz-Security-Token", "accept", "content-encoding",
-                              "content-type", "host"]  # fmt: skip
+    assert sorted(signed) == [
+        "Authorization",
+        "X-Amz-Date",
+        "X-Amz-Security-Token",
+        "accept",
+        "content-encoding",
+        "content-type",
+        "host",
+    ]
     assert signed["X-Amz-Date"] == "20261128T120000Z"
     assert signed["Authorization"].startswith(
         "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/eu-west-1/appsync/aws4_request, SignedHeaders=accept;"
@@ -192,19 +210,40 @@ def test_iam_refreshable_credentials_and_missing_credentials() -> None:
     ("auth", "message"),
     [
         ({"Authorization": "Bearer x"}, "Authorization is not an AWS4-HMAC-SHA256 signature"),
-        ({"Authorization": "AWS4-HMAC-SHA256 Credential=A/20261128/r/appsync/aws4_request, SignedHeaders=host;"
-          "x-amz-date, Signature=" + "0" * 64}, "x-amz-date is missing"),
-        ({"Authorization": "AWS4-HMAC-SHA256 Credential=A/20261128/r/appsync/aws4_request, SignedHeaders=host;"
-          "x-amz-date, Signature=" + "0" * 64, "x-amz-date": "20261127T000000Z"},
-         "the credential scope date does not match x-amz-date"),
-        ({"Authorization": "AWS4-HMAC-SHA256 Credential=A/20261128/r/appsync/aws4_request, SignedHeaders=host;"
-          "x-amz-date, Signature=" + "0" * 64, "x-amz-date": "20261128T000000Z"},
-         "signed header(s) host missing from the auth object"),
-        ({"Authorization": "AWS4-HMAC-SHA256 Credential=A/20261128/r/appsync/aws4_request, SignedHeaders=host, "
-          "Signature=" + "0" * 64, "x-amz-date": "20261128T000000Z", "host": "h"},
-         "x-amz-date is not among the signed headers"),
+        (
+            {
+                "Authorization": "AWS4-HMAC-SHA256 Credential=A/20261128/r/appsync/aws4_request, SignedHeaders=host;"
+                "x-amz-date, Signature=" + "0" * 64
+            },
+            "x-amz-date is missing",
+        ),
+        (
+            {
+                "Authorization": "AWS4-HMAC-SHA256 Credential=A/20261128/r/appsync/aws4_request, SignedHeaders=host;"
+                "x-amz-date, Signature=" + "0" * 64,
+                "x-amz-date": "20261127T000000Z",
+            },
+            "the credential scope date does not match x-amz-date",
+        ),
+        (
+            {
+                "Authorization": "AWS4-HMAC-SHA256 Credential=A/20261128/r/appsync/aws4_request, SignedHeaders=host;"
+                "x-amz-date, Signature=" + "0" * 64,
+                "x-amz-date": "20261128T000000Z",
+            },
+            "signed header(s) host missing from the auth object",
+        ),
+        (
+            {
+                "Authorization": "AWS4-HMAC-SHA256 Credential=A/20261128/r/appsync/aws4_request, SignedHeaders=host, "
+                "Signature=" + "0" * 64,
+                "x-amz-date": "20261128T000000Z",
+                "host": "h",
+            },
+            "x-amz-date is not among the signed headers",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_iam_auth_objects(auth: dict[str, str], message: str) -> None:
     """Malformed SigV4 auth objects raise AuthFormatError naming the problem."""
     with pytest.raises(AuthFormatError) as err:
@@ -251,9 +290,11 @@ def test_iam_request_is_a_post_to_the_event_path() -> None:
         '{"channel":"/d/é"}'.encode(),
     )
     assert dict(request.headers.items()) == {
-        "accept": "application/json, text/javascript", "content-encoding": "amz-1.0",
-        "content-type": "application/json; charset=UTF-8", "host": HOST,
-    }  # fmt: skip
+        "accept": "application/json, text/javascript",
+        "content-encoding": "amz-1.0",
+        "content-type": "application/json; charset=UTF-8",
+        "host": HOST,
+    }
     given = iam_request(HOST, "{}", {"Host": "signed.example", "x-amz-date": "d"})
     assert given.headers.get_all("host") == ["signed.example"]
 
@@ -283,12 +324,16 @@ _SIGV4 = "AWS4-HMAC-SHA256 Credential=A/20261128/r/appsync/aws4_request, SignedH
     ("auth", "message"),
     [
         ({"x-api-key": "k"}, "Authorization is not an AWS4-HMAC-SHA256 signature"),
-        ({"Authorization": _SIGV4.format("host;x-amz-date"), "x-amz-date": "2026-11-28"},
-         "x-amz-date '2026-11-28' is not like 20261128T120000Z"),
-        ({"Authorization": _SIGV4.format("accept;host;x-amz-date"), "x-amz-date": "20261128T000000Z"},
-         "signed header(s) accept, host missing from the auth object"),
+        (
+            {"Authorization": _SIGV4.format("host;x-amz-date"), "x-amz-date": "2026-11-28"},
+            "x-amz-date '2026-11-28' is not like 20261128T120000Z",
+        ),
+        (
+            {"Authorization": _SIGV4.format("accept;host;x-amz-date"), "x-amz-date": "20261128T000000Z"},
+            "signed header(s) accept, host missing from the auth object",
+        ),
     ],
-)  # fmt: skip
+)
 def test_more_bad_iam_auth_objects(auth: dict[str, str], message: str) -> None:
     """No Authorization at all, an unreadable date, several signed headers missing: each named exactly."""
     with pytest.raises(AuthFormatError) as err:

@@ -27,15 +27,23 @@ def test_canonical_path_strips_optional_slashes() -> None:
         ("/", "invalid channel '/': a channel needs at least one segment, e.g. '/default/messages'"),
         ("/a//b", "invalid channel '/a//b': empty segment ('//')"),
         ("/a/b/c/d/e/f", "invalid channel '/a/b/c/d/e/f': 6 segments; at most 5 are allowed"),
-        ("/a/-b", "invalid channel '/a/-b': segment '-b' may only hold letters, digits and '-', and may not "
-                  "start or end with '-'"),
-        ("/a/b_c", "invalid channel '/a/b_c': segment 'b_c' may only hold letters, digits and '-', and may not "
-                   "start or end with '-'"),
-        ("/a/" + "x" * 51, f"invalid channel '/a/{'x' * 51}': segment {'x' * 20!r}... has 51 characters; at most "
-                           "50 are allowed"),
+        (
+            "/a/-b",
+            "invalid channel '/a/-b': segment '-b' may only hold letters, digits and '-', and may not "
+            "start or end with '-'",
+        ),
+        (
+            "/a/b_c",
+            "invalid channel '/a/b_c': segment 'b_c' may only hold letters, digits and '-', and may not "
+            "start or end with '-'",
+        ),
+        (
+            "/a/" + "x" * 51,
+            f"invalid channel '/a/{'x' * 51}': segment {'x' * 20!r}... has 51 characters; at most 50 are allowed",
+        ),
         ("/default/*", "invalid channel '/default/*': '*' is not allowed in a publish channel"),
     ],
-)  # fmt: skip
+)
 def test_publish_channel_errors(text: str, message: str) -> None:
     """Each broken rule of a publish channel has its own exact message."""
     with pytest.raises(ChannelError) as err:
@@ -49,10 +57,13 @@ def test_publish_channel_errors(text: str, message: str) -> None:
         ("/*", "invalid channel '/*': the first segment must name a namespace, not '*'"),
         ("/default/*/x", "invalid channel '/default/*/x': '*' is only allowed as the last segment"),
         ("/a/b/c/d/e/*", "invalid channel '/a/b/c/d/e/*': 6 segments; at most 5 are allowed"),
-        ("/default/x*", "invalid channel '/default/x*': segment 'x*' may only hold letters, digits and '-', and "
-                        "may not start or end with '-'"),
+        (
+            "/default/x*",
+            "invalid channel '/default/x*': segment 'x*' may only hold letters, digits and '-', and "
+            "may not start or end with '-'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_subscribe_channel_errors(text: str, message: str) -> None:
     """The wildcard is only allowed alone, as the last segment, after a namespace."""
     with pytest.raises(ChannelError) as err:
@@ -91,8 +102,9 @@ def test_exact_pattern_matches_only_itself(a: tuple[str, ...], b: tuple[str, ...
 
 
 @given(st.lists(segment, min_size=1, max_size=MAX_CHANNEL_SEGMENTS - 1).map(tuple), concrete)
-def test_wildcard_matches_exactly_the_longer_paths_with_its_prefix(prefix: tuple[str, ...],
-                                                                    other: tuple[str, ...]) -> None:  # fmt: skip
+def test_wildcard_matches_exactly_the_longer_paths_with_its_prefix(
+    prefix: tuple[str, ...], other: tuple[str, ...]
+) -> None:
     """`prefix/*` matches a channel iff the channel starts with prefix and has at least one more segment."""
     pattern = parse_subscribe_channel("/".join(prefix) + "/*")
     expected = len(other) > len(prefix) and other[: len(prefix)] == prefix

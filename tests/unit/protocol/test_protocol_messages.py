@@ -73,9 +73,10 @@ def test_server_frames_parse_to_typed_values() -> None:
     assert parse_server_message(SERVER_FRAMES[1]) == KeepAlive()
     assert parse_server_message(SERVER_FRAMES[4]) == Data("s1", '{"msg":"hi"}')
     assert parse_server_message(SERVER_FRAMES[8]) == PublishSuccess(
-        "p1", (SuccessfulEvent("u1", 0),),
+        "p1",
+        (SuccessfulEvent("u1", 0),),
         (FailedEvent("u2", 1, "EventTooLargeException", "Transformed event is larger than 240KB"),),
-    )  # fmt: skip
+    )
     assert parse_server_message(SERVER_FRAMES[10]) == ConnectionErrorMessage(
         (EventError("UnauthorizedException", "You are not authorized to make this call.", 401),)
     )
@@ -145,31 +146,68 @@ def test_parse_client_frames() -> None:
 @pytest.mark.parametrize(
     ("frame", "kind", "reply"),
     [
-        ("{", Violation.INVALID_JSON, '{"type":"error","errors":[{"errorType":"InvalidInputError","message":"not valid JSON"}]}'),
-        ('{"type":"start"}', Violation.UNKNOWN_TYPE,
-         '{"type":"error","errors":[{"errorType":"UnsupportedOperation","message":"\'start\' is not a supported operation type"}]}'),
-        ('{"type":"subscribe","id":"a b","channel":"/d/*"}', Violation.BAD_ID,
-         '{"type":"subscribe_error","id":"a b","errors":[{"errorType":"InvalidInputError","message":"id \'a b\' must match [a-zA-Z0-9\\\\-_+]{1,128}"}]}'),
-        ('{"type":"subscribe","channel":"/d/*"}', Violation.BAD_ID,
-         '{"type":"error","errors":[{"errorType":"InvalidInputError","message":"id null must match [a-zA-Z0-9\\\\-_+]{1,128}"}]}'),
-        ('{"type":"subscribe","id":"s","channel":"/d/*/x"}', Violation.BAD_CHANNEL,
-         '{"type":"subscribe_error","id":"s","errors":[{"errorType":"InvalidInputError","message":"invalid channel \'/d/*/x\': \'*\' is only allowed as the last segment"}]}'),
-        ('{"type":"publish","id":"p","channel":"/d/*","events":["1"]}', Violation.BAD_CHANNEL,
-         '{"type":"publish_error","id":"p","errors":[{"errorType":"InvalidInputError","message":"invalid channel \'/d/*\': \'*\' is not allowed in a publish channel"}]}'),
-        ('{"type":"publish","id":"p","channel":"/d/x","events":["1","2","3","4","5","6"]}', Violation.TOO_MANY_EVENTS,
-         '{"type":"publish_error","id":"p","errors":[{"errorType":"InvalidInputError","message":"input exceeded 5 event limit"}]}'),
-        ('{"type":"publish","id":"p","channel":"/d/x","events":[]}', Violation.NO_EVENTS,
-         '{"type":"publish_error","id":"p","errors":[{"errorType":"InvalidInputError","message":"events must be a non-empty list of JSON strings, got []"}]}'),
-        ('{"type":"publish","id":"p","channel":"/d/x","events":[{"a":1}]}', Violation.BAD_EVENT,
-         '{"type":"publish_error","id":"p","errors":[{"errorType":"InvalidInputError","message":"events[0] must be a JSON-encoded string, got {\\"a\\": 1}"}]}'),
-        ('{"type":"publish","id":"p","channel":"/d/x","events":["{x"]}', Violation.BAD_EVENT,
-         '{"type":"publish_error","id":"p","errors":[{"errorType":"InvalidInputError","message":"events[0] is not valid JSON"}]}'),
-        ('{"type":"subscribe","id":"s","channel":"/d/*","authorization":{"k":1}}', Violation.BAD_AUTHORIZATION,
-         '{"type":"subscribe_error","id":"s","errors":[{"errorType":"InvalidInputError","message":"authorization must be an object of strings"}]}'),
-        ('{"type":"unsubscribe","id":""}', Violation.BAD_ID,
-         '{"type":"unsubscribe_error","id":"","errors":[{"errorType":"InvalidInputError","message":"id \'\' must match [a-zA-Z0-9\\\\-_+]{1,128}"}]}'),
+        (
+            "{",
+            Violation.INVALID_JSON,
+            '{"type":"error","errors":[{"errorType":"InvalidInputError","message":"not valid JSON"}]}',
+        ),
+        (
+            '{"type":"start"}',
+            Violation.UNKNOWN_TYPE,
+            '{"type":"error","errors":[{"errorType":"UnsupportedOperation","message":"\'start\' is not a supported operation type"}]}',
+        ),
+        (
+            '{"type":"subscribe","id":"a b","channel":"/d/*"}',
+            Violation.BAD_ID,
+            '{"type":"subscribe_error","id":"a b","errors":[{"errorType":"InvalidInputError","message":"id \'a b\' must match [a-zA-Z0-9\\\\-_+]{1,128}"}]}',
+        ),
+        (
+            '{"type":"subscribe","channel":"/d/*"}',
+            Violation.BAD_ID,
+            '{"type":"error","errors":[{"errorType":"InvalidInputError","message":"id null must match [a-zA-Z0-9\\\\-_+]{1,128}"}]}',
+        ),
+        (
+            '{"type":"subscribe","id":"s","channel":"/d/*/x"}',
+            Violation.BAD_CHANNEL,
+            '{"type":"subscribe_error","id":"s","errors":[{"errorType":"InvalidInputError","message":"invalid channel \'/d/*/x\': \'*\' is only allowed as the last segment"}]}',
+        ),
+        (
+            '{"type":"publish","id":"p","channel":"/d/*","events":["1"]}',
+            Violation.BAD_CHANNEL,
+            '{"type":"publish_error","id":"p","errors":[{"errorType":"InvalidInputError","message":"invalid channel \'/d/*\': \'*\' is not allowed in a publish channel"}]}',
+        ),
+        (
+            '{"type":"publish","id":"p","channel":"/d/x","events":["1","2","3","4","5","6"]}',
+            Violation.TOO_MANY_EVENTS,
+            '{"type":"publish_error","id":"p","errors":[{"errorType":"InvalidInputError","message":"input exceeded 5 event limit"}]}',
+        ),
+        (
+            '{"type":"publish","id":"p","channel":"/d/x","events":[]}',
+            Violation.NO_EVENTS,
+            '{"type":"publish_error","id":"p","errors":[{"errorType":"InvalidInputError","message":"events must be a non-empty list of JSON strings, got []"}]}',
+        ),
+        (
+            '{"type":"publish","id":"p","channel":"/d/x","events":[{"a":1}]}',
+            Violation.BAD_EVENT,
+            '{"type":"publish_error","id":"p","errors":[{"errorType":"InvalidInputError","message":"events[0] must be a JSON-encoded string, got {\\"a\\": 1}"}]}',
+        ),
+        (
+            '{"type":"publish","id":"p","channel":"/d/x","events":["{x"]}',
+            Violation.BAD_EVENT,
+            '{"type":"publish_error","id":"p","errors":[{"errorType":"InvalidInputError","message":"events[0] is not valid JSON"}]}',
+        ),
+        (
+            '{"type":"subscribe","id":"s","channel":"/d/*","authorization":{"k":1}}',
+            Violation.BAD_AUTHORIZATION,
+            '{"type":"subscribe_error","id":"s","errors":[{"errorType":"InvalidInputError","message":"authorization must be an object of strings"}]}',
+        ),
+        (
+            '{"type":"unsubscribe","id":""}',
+            Violation.BAD_ID,
+            '{"type":"unsubscribe_error","id":"","errors":[{"errorType":"InvalidInputError","message":"id \'\' must match [a-zA-Z0-9\\\\-_+]{1,128}"}]}',
+        ),
     ],
-)  # fmt: skip
+)
 def test_client_frame_violations(frame: str, kind: Violation, reply: str) -> None:
     """A refused client frame names its rule and the exact reply frame a server sends."""
     with pytest.raises(ProtocolViolation) as err:
@@ -249,16 +287,28 @@ def test_publish_of_up_to_five_events_is_accepted(count: int) -> None:
     ("body", "kind", "reply"),
     [
         ("{", Violation.INVALID_JSON, '{"errors":[{"errorType":"BadRequestException","message":"not valid JSON"}]}'),
-        ('{"channel":"/d/x","events":["1"],"n":NaN}', Violation.INVALID_JSON,
-         '{"errors":[{"errorType":"BadRequestException","message":"not valid JSON (NaN is not standard JSON)"}]}'),
-        ('{"channel":"/d/*","events":["1"]}', Violation.BAD_CHANNEL,
-         '{"errors":[{"errorType":"BadRequestException","message":"invalid channel \'/d/*\': \'*\' is not allowed in a publish channel"}]}'),
-        ('{"channel":5,"events":["1"]}', Violation.BAD_CHANNEL,
-         '{"errors":[{"errorType":"BadRequestException","message":"channel must be a string, got 5"}]}'),
-        ('{"channel":"/d/x","events":["Infinity"]}', Violation.BAD_EVENT,
-         '{"errors":[{"errorType":"BadRequestException","message":"events[0] is not valid JSON (Infinity is not standard JSON)"}]}'),
+        (
+            '{"channel":"/d/x","events":["1"],"n":NaN}',
+            Violation.INVALID_JSON,
+            '{"errors":[{"errorType":"BadRequestException","message":"not valid JSON (NaN is not standard JSON)"}]}',
+        ),
+        (
+            '{"channel":"/d/*","events":["1"]}',
+            Violation.BAD_CHANNEL,
+            '{"errors":[{"errorType":"BadRequestException","message":"invalid channel \'/d/*\': \'*\' is not allowed in a publish channel"}]}',
+        ),
+        (
+            '{"channel":5,"events":["1"]}',
+            Violation.BAD_CHANNEL,
+            '{"errors":[{"errorType":"BadRequestException","message":"channel must be a string, got 5"}]}',
+        ),
+        (
+            '{"channel":"/d/x","events":["Infinity"]}',
+            Violation.BAD_EVENT,
+            '{"errors":[{"errorType":"BadRequestException","message":"events[0] is not valid JSON (Infinity is not standard JSON)"}]}',
+        ),
     ],
-)  # fmt: skip
+)
 def test_http_publish_violations_answer_bad_request(body: str, kind: Violation, reply: str) -> None:
     """Every refused HTTP body is a 400 BadRequestException (never the WebSocket InvalidInputError) with the
     exact reason, for bad JSON and a bad channel as for bad events."""
@@ -271,14 +321,20 @@ def test_http_publish_violations_answer_bad_request(body: str, kind: Violation, 
 @pytest.mark.parametrize(
     ("frame", "reply"),
     [
-        ('{"type":"subscribe","id":"s","channel":5}',
-         '{"type":"subscribe_error","id":"s","errors":[{"errorType":"InvalidInputError","message":"channel must be a string, got 5"}]}'),
-        ('{"type":"publish","id":"p","events":["1"]}',
-         '{"type":"publish_error","id":"p","errors":[{"errorType":"InvalidInputError","message":"channel must be a string, got null"}]}'),
-        ('{"type":"subscribe","id":5,"channel":"/d/*"}',
-         '{"type":"error","errors":[{"errorType":"InvalidInputError","message":"id 5 must match [a-zA-Z0-9\\\\-_+]{1,128}"}]}'),
+        (
+            '{"type":"subscribe","id":"s","channel":5}',
+            '{"type":"subscribe_error","id":"s","errors":[{"errorType":"InvalidInputError","message":"channel must be a string, got 5"}]}',
+        ),
+        (
+            '{"type":"publish","id":"p","events":["1"]}',
+            '{"type":"publish_error","id":"p","errors":[{"errorType":"InvalidInputError","message":"channel must be a string, got null"}]}',
+        ),
+        (
+            '{"type":"subscribe","id":5,"channel":"/d/*"}',
+            '{"type":"error","errors":[{"errorType":"InvalidInputError","message":"id 5 must match [a-zA-Z0-9\\\\-_+]{1,128}"}]}',
+        ),
     ],
-)  # fmt: skip
+)
 def test_websocket_violations_answer_on_the_operation(frame: str, reply: str) -> None:
     """A WebSocket frame with a non-string channel is answered by `<op>_error` with its id and the WebSocket
     errorType; an id that is not a string cannot be echoed, so the answer is a plain `error`."""
