@@ -7,7 +7,7 @@ The modes and how AppSync applies them are in docs/protocol.md (Auth).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from eventapi.config.fields import ConfigError, Obj, did_you_mean, show
 from eventapi.config.model import (
@@ -53,6 +53,8 @@ COGNITO_DOMAIN_RE = re.compile(r"^(?!.*(aws|amazon|cognito))[a-z0-9](?:[a-z0-9-]
 OAUTH_URL_RE = re.compile(r"^(https://[^\s#]+|http://localhost(:\d+)?(/[^\s#]*)?)$")
 REASON_RE = re.compile(r"^[^\n]{10,500}$")
 
+M = TypeVar("M", tuple[AuthMode, ...], None)  # the modes when a list is left out: a default, or None
+
 AUTH_SETTINGS = ("providers", "connect", "publish", "subscribe")
 API_KEY_SETTINGS = ("validDays", "description", "generation", "autoRenew")
 COGNITO_SETTINGS = ("newUserPool", "userPoolId", "appIdClientRegex", *USER_POOL_SETTINGS)
@@ -61,10 +63,9 @@ OIDC_SETTINGS = ("issuer", "clientId", "authTtlSeconds", "iatTtlSeconds")
 LAMBDA_SETTINGS = ("functionArn", "resultTtlSeconds", "identityValidationRegex")
 
 
-def parse_modes(
-    path: str, raw: Any, configured: tuple[AuthMode, ...], default: tuple[AuthMode, ...]
-) -> tuple[AuthMode, ...]:
-    """A list of auth modes (`raw`, None when the field is absent), each with a configured provider."""
+def parse_modes(path: str, raw: Any, configured: tuple[AuthMode, ...], default: M) -> tuple[AuthMode, ...] | M:
+    """A list of auth modes (`raw`, None when the field is absent), each with a configured provider; `configured`
+    is never empty (a stage has at least one provider)."""
     if raw is None:
         return default
     names = [m.value for m in AuthMode]
@@ -83,7 +84,7 @@ def parse_modes(
             raise ConfigError(
                 path,
                 f"{item} has no provider; add auth.providers.{key} or remove {item} "
-                f"(configured: {', '.join(configured) or 'none'})",
+                f"(configured: {', '.join(configured)})",
             )
         if mode in modes:
             raise ConfigError(path, f"{item} is listed twice")
@@ -94,9 +95,7 @@ def parse_modes(
 def parse_auth(node: Obj, region: str | None) -> AuthConfig:
     """The stage's `auth`: its providers (an API key when `providers` is left out), then the modes that may
     connect, publish and subscribe (default: every configured provider; publish and subscribe default to connect)."""
-    providers = node.obj("providers", tuple(PROVIDER_MODES))
-    if not node.has("providers"):
-        providers = Obj(providers.path, {"apiKey": {}}, tuple(PROVIDER_MODES))
+    providers = Obj(node.at("providers"), node.value.get("providers", {"apiKey": {}}), tuple(PROVIDER_MODES))
     if not providers.value:
         raise ConfigError(providers.path, f"no provider configured; add at least one of {', '.join(PROVIDER_MODES)}")
     # This order decides which of two bad providers is reported.
@@ -131,8 +130,7 @@ def _api_key(p: Obj) -> ApiKeyProvider:
         ),
         description=p.string(
             "description", ApiKeyProvider.description, re.compile(r"^[^\n]{1,200}$"), "one line of 1-200 characters"
-        )
-        or ApiKeyProvider.description,
+        ),
         generation=p.integer("generation", 1, 1, 9999, "a whole number from 1 to 9999"),
         auto_renew=_parse_auto_renew(p),
     )
@@ -165,11 +163,14 @@ def _iam(p: Obj) -> IamProvider:
 
 
 def _oidc(p: Obj) -> OidcProvider:
-    if not p.has("issuer"):
-        raise ConfigError(p.at("issuer"), "missing; give the OIDC issuer URL, e.g. 'https://issuer.example.com'")
     day = 86_400
     return OidcProvider(
-        issuer=p.string("issuer", None, re.compile(r"^https://[^\s/]+(/\S*)?$"), "an https:// issuer URL") or "",
+        issuer=p.required(
+            "issuer",
+            re.compile(r"^https://[^\s/]+(/\S*)?$"),
+            "an https:// issuer URL",
+            "give the OIDC issuer URL, e.g. 'https://issuer.example.com'",
+        ),
         client_id=p.get("clientId", str, None, "a client id string"),
         auth_ttl_seconds=p.integer("authTtlSeconds", 0, 0, day, f"seconds from 0 (no limit) to {day}"),
         iat_ttl_seconds=p.integer("iatTtlSeconds", 0, 0, day, f"seconds from 0 (no limit) to {day}"),
@@ -177,16 +178,13 @@ def _oidc(p: Obj) -> OidcProvider:
 
 
 def _lambda(p: Obj) -> LambdaProvider:
-    if not p.has("functionArn"):
-        raise ConfigError(p.at("functionArn"), "missing; give the authorizer's Lambda function ARN")
     return LambdaProvider(
-        function_arn=p.string(
+        function_arn=p.required(
             "functionArn",
-            None,
             LAMBDA_ARN_RE,
             "a Lambda function ARN like 'arn:aws:lambda:eu-west-1:123456789012:function:auth'",
-        )
-        or "",
+            "give the authorizer's Lambda function ARN",
+        ),
         result_ttl_seconds=p.integer("resultTtlSeconds", 300, 0, 3600, "seconds from 0 to 3600"),
         identity_validation_regex=p.regex("identityValidationRegex"),
     )
@@ -229,16 +227,15 @@ def _parse_user_pool(node: Obj, new_pool: bool) -> UserPoolSettings:
     reasons = node.obj("reasons", tuple(RELAXED_RULES))
     acknowledgements = []
     for setting, (rule, checks) in RELAXED_RULES.items():
-        if relaxed[setting] and not reasons.has(setting):
-            raise ConfigError(
-                reasons.at(setting),
-                f"missing; {setting} {show(node.value[setting])} relaxes cdk-nag {rule} ({checks}): "
-                "say why in one line of 10-500 characters",
-            )
         if reasons.has(setting) and not relaxed[setting]:
             raise ConfigError(reasons.at(setting), f"not needed: {setting} keeps {rule} satisfied; remove it")
         if relaxed[setting]:
-            acknowledgements.append((rule, reasons.string(setting, None, REASON_RE, "one line of 10-500 characters")))
+            why = (
+                f"{setting} {show(node.value[setting])} relaxes cdk-nag {rule} ({checks}): "
+                "say why in one line of 10-500 characters"
+            )
+            reason = reasons.required(setting, REASON_RE, "one line of 10-500 characters", why)
+            acknowledgements.append((rule, reason))
     return UserPoolSettings(
         self_sign_up=node.get("selfSignUp", bool, False, "true or false"),
         mfa=Mfa(mfa),
@@ -247,17 +244,17 @@ def _parse_user_pool(node: Obj, new_pool: bool) -> UserPoolSettings:
         hosted_ui=_parse_hosted_ui(node.obj("hostedUi", ("domainPrefix", "callbackUrls", "logoutUrls")))
         if node.has("hostedUi")
         else None,
-        acknowledgements=tuple((rule, reason or "") for rule, reason in acknowledgements),
+        acknowledgements=tuple(acknowledgements),
     )
 
 
 def _parse_hosted_ui(node: Obj) -> HostedUi:
-    if not node.has("domainPrefix") or not node.has("callbackUrls"):
-        missing = "domainPrefix" if not node.has("domainPrefix") else "callbackUrls"
-        raise ConfigError(node.at(missing), "missing; the hosted UI needs domainPrefix and callbackUrls")
-    prefix = node.string(
-        "domainPrefix", None, COGNITO_DOMAIN_RE, "1-63 lowercase letters, digits and '-', without aws/amazon/cognito"
-    )
+    needs = "the hosted UI needs domainPrefix and callbackUrls"
+    # A missing callbackUrls is reported before a bad domainPrefix; a missing domainPrefix first of all.
+    if node.has("domainPrefix") and not node.has("callbackUrls"):
+        raise ConfigError(node.at("callbackUrls"), f"missing; {needs}")
+    what = "1-63 lowercase letters, digits and '-', without aws/amazon/cognito"
+    prefix = node.required("domainPrefix", COGNITO_DOMAIN_RE, what, needs)
 
     def urls(key: str, least: int) -> tuple[str, ...]:
         what = f"a list of {least}-100 https:// URLs (http://localhost allowed)"
@@ -266,4 +263,4 @@ def _parse_hosted_ui(node: Obj) -> HostedUi:
             raise ConfigError(node.at(key), f"{show(raw)} is not allowed; expected {what}")
         return tuple(raw)
 
-    return HostedUi(prefix or "", urls("callbackUrls", 1), urls("logoutUrls", 0))
+    return HostedUi(prefix, urls("callbackUrls", 1), urls("logoutUrls", 0))

@@ -94,8 +94,7 @@ def parse_ci(node: Obj, stages: tuple[StageConfig, ...]) -> CiConfig:
             DEFAULT_BOOTSTRAP_QUALIFIER,
             BOOTSTRAP_QUALIFIER_RE,
             "the qualifier given to `cdk bootstrap` (1-10 letters, digits, '_' or '-')",
-        )
-        or DEFAULT_BOOTSTRAP_QUALIFIER,
+        ),
     )
 
 
@@ -104,11 +103,9 @@ def _repository(node: Obj) -> tuple[str, str]:
     github = node.obj("github", ("owner", "repository"))
     if not node.has("github"):
         raise ConfigError(node.at("github"), 'missing; give {"owner": "<user or org>", "repository": "<name>"}')
-    for key in ("owner", "repository"):
-        if not github.has(key):
-            raise ConfigError(github.at(key), "missing; the GitHub repository the workflows run in")
-    owner = github.string("owner", None, GITHUB_OWNER_RE, "a GitHub user or organization name") or ""
-    repository = github.string("repository", None, GITHUB_REPO_RE, "a GitHub repository name") or ""
+    missing = "the GitHub repository the workflows run in"
+    owner = github.required("owner", GITHUB_OWNER_RE, "a GitHub user or organization name", missing)
+    repository = github.required("repository", GITHUB_REPO_RE, "a GitHub repository name", missing)
     return owner, repository
 
 

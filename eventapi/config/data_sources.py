@@ -169,7 +169,7 @@ def _dynamodb(path: str, raw: Any, name: str, prefix: str, root: Path) -> DataSo
         DataSourceKind.DYNAMODB,
         dynamodb=DynamoDbSource(
             # A made table gets a fixed name, so that handler code (batchPut names its tables) can name it.
-            table_name=table_name or (f"{prefix}-{name}" if partition else None),
+            table_name=table_name or f"{prefix}-{name}",
             partition_key=partition,
             sort_key=obj.string("sortKey", None, ATTRIBUTE_NAME_RE, attr),
             ttl_attribute=obj.string("ttlAttribute", None, ATTRIBUTE_NAME_RE, attr),
@@ -180,21 +180,17 @@ def _dynamodb(path: str, raw: Any, name: str, prefix: str, root: Path) -> DataSo
 
 def _http(path: str, raw: Any, name: str, prefix: str, root: Path) -> DataSourceConfig:
     obj = Obj(path, raw, ("type", "endpoint"))
-    if not obj.has("endpoint"):
-        raise ConfigError(obj.at("endpoint"), "missing; give the https:// endpoint")
-    endpoint = obj.string("endpoint", None, HTTP_ENDPOINT_RE, "an https:// URL")
+    endpoint = obj.required("endpoint", HTTP_ENDPOINT_RE, "an https:// URL", "give the https:// endpoint")
     return DataSourceConfig(name, DataSourceKind.HTTP, http_endpoint=endpoint)
 
 
 def _eventbridge(path: str, raw: Any, name: str, prefix: str, root: Path) -> DataSourceConfig:
     obj = Obj(path, raw, ("type", "eventBusArn"))
-    if not obj.has("eventBusArn"):
-        raise ConfigError(obj.at("eventBusArn"), "missing; give the event bus ARN")
-    arn = obj.string(
+    arn = obj.required(
         "eventBusArn",
-        None,
         EVENT_BUS_ARN_RE,
         "an event bus ARN like 'arn:aws:events:eu-west-1:123456789012:event-bus/default'",
+        "give the event bus ARN",
     )
     return DataSourceConfig(name, DataSourceKind.EVENTBRIDGE, event_bus_arn=arn)
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 CONTEXT_KEY = "eventapi"  # the cdk.json context key; every field path starts with it
 
 T = TypeVar("T")
+D = TypeVar("D", str, None)  # a string setting's default: a string, or None for "not given"
 
 
 class ConfigError(ValueError):
@@ -29,7 +30,7 @@ class ConfigError(ValueError):
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     """` (did you mean 'x'?)` for the choice closest to `word` (any case), or `""` when none is close."""
     by_lower = {choice.lower(): choice for choice in choices}
-    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word.lower(), list(by_lower))  # the closest first
     return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
 
 
@@ -68,9 +69,19 @@ class Obj:
             raise ConfigError(self.at(key), f"{show(raw)} is not allowed; expected {what}")
         return raw
 
-    def string(self, key: str, default: str | None, pattern: re.Pattern[str], what: str) -> str | None:
-        raw = self.get(key, str, default, what)
-        if key in self.value and raw is not None and not pattern.fullmatch(raw):
+    def string(self, key: str, default: D, pattern: re.Pattern[str], what: str) -> str | D:
+        """A string matching `pattern`, or `default` when the key is not given."""
+        return self._matching(key, pattern, what) if key in self.value else default
+
+    def required(self, key: str, pattern: re.Pattern[str], what: str, missing: str) -> str:
+        """A string matching `pattern` that must be given; `missing` says what to give."""
+        if key not in self.value:
+            raise ConfigError(self.at(key), f"missing; {missing}")
+        return self._matching(key, pattern, what)
+
+    def _matching(self, key: str, pattern: re.Pattern[str], what: str) -> str:
+        raw = self.value[key]
+        if not isinstance(raw, str) or not pattern.fullmatch(raw):
             raise ConfigError(self.at(key), f"{show(raw)} is not allowed; expected {what}")
         return raw
 

@@ -25,9 +25,8 @@ def parse_config(context: Mapping[str, Any] | None, root: Path) -> AppConfig:
     if context is None:
         raise ConfigError(CONTEXT_KEY, 'missing from cdk.json "context"; add {"app": "...", "stages": {...}}')
     node = Obj(CONTEXT_KEY, context, ("app", "stages", "ci"))
-    if not node.has("app"):
-        raise ConfigError(node.at("app"), "missing; give the application name, e.g. 'social'")
-    app = node.string("app", None, APP_NAME_RE, "1-30 lowercase letters, digits and '-', starting with a letter") or ""
+    what = "1-30 lowercase letters, digits and '-', starting with a letter"
+    app = node.required("app", APP_NAME_RE, what, "give the application name, e.g. 'social'")
     stages = node.get("stages", dict, {}, "an object of stage name -> settings")
     if not stages:
         raise ConfigError(node.at("stages"), 'no stage defined; add one, e.g. {"dev": {"namespaces": {"default": {}}}}')

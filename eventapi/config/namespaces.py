@@ -83,8 +83,8 @@ def parse_namespaces(
         result.append(
             NamespaceConfig(
                 name=name,
-                publish=parse_modes(ns.at("publish"), ns.value.get("publish"), configured, ()) or None,
-                subscribe=parse_modes(ns.at("subscribe"), ns.value.get("subscribe"), configured, ()) or None,
+                publish=parse_modes(ns.at("publish"), ns.value.get("publish"), configured, None),
+                subscribe=parse_modes(ns.at("subscribe"), ns.value.get("subscribe"), configured, None),
                 handler=handler,
                 handler_code=code,
                 handler_field=code_at[0] if code_at else None,

@@ -104,9 +104,12 @@ def parse_monitoring(node: Obj) -> MonitoringConfig:
 
 
 def parse_domain(node: Obj) -> DomainConfig:
-    if not node.has("name"):
-        raise ConfigError(node.at("name"), "missing; give the custom domain name, e.g. 'events.example.com'")
-    name = node.string("name", None, DOMAIN_NAME_RE, "a lowercase domain name like 'events.example.com'") or ""
+    name = node.required(
+        "name",
+        DOMAIN_NAME_RE,
+        "a lowercase domain name like 'events.example.com'",
+        "give the custom domain name, e.g. 'events.example.com'",
+    )
     arn = node.string(
         "certificateArn",
         None,

@@ -165,28 +165,22 @@ def _parse_tags(path: str, tags: dict[str, Any]) -> dict[str, str]:
 
 def _parse_ssm(ssm: Obj, app: str, name: str) -> SsmConfig:
     """Where the post-deploy step writes the stage's parameters (default `/<app>/<stage>/events`), and their key."""
-    prefix = (
-        ssm.string(
-            "prefix",
-            f"/{app}/{name}/events",
-            SSM_PREFIX_RE,
-            "an SSM path like '/social/prod/events': '/'-separated segments of letters, digits, '_', "
-            "'.', '-', at most 14 levels, no trailing '/'",
-        )
-        or ""
+    prefix = ssm.string(
+        "prefix",
+        f"/{app}/{name}/events",
+        SSM_PREFIX_RE,
+        "an SSM path like '/social/prod/events': '/'-separated segments of letters, digits, '_', "
+        "'.', '-', at most 14 levels, no trailing '/'",
     )
     if prefix.lower().split("/")[1].startswith(("aws", "ssm")):
         raise ConfigError(
             ssm.at("prefix"), f"{prefix!r} is not allowed; names starting with 'aws' or 'ssm' are reserved by AWS"
         )
-    kms = (
-        ssm.string(
-            "kmsKeyId",
-            DEFAULT_SSM_KMS_KEY,
-            re.compile(r"^(alias/[\w/.-]+|[0-9a-f-]{36}|arn:aws[a-z-]*:kms:\S+)$"),
-            "a KMS key id, key ARN or alias like 'alias/aws/ssm'",
-        )
-        or DEFAULT_SSM_KMS_KEY
+    kms = ssm.string(
+        "kmsKeyId",
+        DEFAULT_SSM_KMS_KEY,
+        re.compile(r"^(alias/[\w/.-]+|[0-9a-f-]{36}|arn:aws[a-z-]*:kms:\S+)$"),
+        "a KMS key id, key ARN or alias like 'alias/aws/ssm'",
     )
     return SsmConfig(prefix=prefix, kms_key_id=kms)
 
