@@ -100,8 +100,10 @@ def parse_data_sources(node: Obj, app: str, stage: str, root: Path) -> tuple[Dat
                 f"{name!r} is not a valid data source name; expected letters, digits and '_', "
                 "starting with a letter or '_' (at most 65)",
             )
+        if not isinstance(settings, dict):
+            raise ConfigError(path, f"expected an object, got {show(settings)}")
         kinds = [k.value for k in DataSourceKind]
-        kind_raw = settings.get("type") if isinstance(settings, dict) else None
+        kind_raw = settings.get("type")
         if kind_raw not in kinds:
             raise ConfigError(
                 f"{path}.type",

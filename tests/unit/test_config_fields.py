@@ -1,5 +1,6 @@
-"""The config field by field where the other config tests stop: what a new pool's choices, the ci section's own
-account, region and qualifier become, where a handler file may live, and the exact message for each bad value."""
+"""The config field by field where the other config tests stop: the app name, a stage's own settings, each auth
+provider's settings, what a new pool's choices, the ci section's own account, region and qualifier become, where a
+handler file may live, and the exact message for each bad value."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from eventapi.config import ConfigError, parse_config
+from eventapi.protocol.modes import AuthMode
 from tests.unit.test_config import ROOT
 
 POOL = "eventapi.stages.dev.auth.providers.cognito"
@@ -83,6 +85,7 @@ def test_pool_choices_are_read() -> None:
     ],
 )
 def test_bad_pool_choice(settings: dict[str, Any], message: str) -> None:
+    """Each bad pool choice of the wrong type fails with one line naming the field and what is allowed."""
     assert str(error_of(with_pool(**settings))) == message
 
 
@@ -164,3 +167,162 @@ def test_ci_without_github() -> None:
     assert str(error_of(context)) == (
         'eventapi.ci.github: missing; give {"owner": "<user or org>", "repository": "<name>"}'
     )
+
+
+# --- the app and its stages --------------------------------------------------------------------------------------
+
+
+def test_app_name_is_read_and_required() -> None:
+    """The application name reaches the config (stack names derive from it), and cdk.json must give it."""
+    assert parsed(dev(namespaces={"default": {}})).app == "social"
+    assert str(error_of({"stages": {"dev": {}}})) == "eventapi.app: missing; give the application name, e.g. 'social'"
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        (
+            {"app": "social", "stages": []},
+            "eventapi.stages: [] is not allowed; expected an object of stage name -> settings",
+        ),
+        (dev(tags=[]), "eventapi.stages.dev.tags: [] is not allowed; expected an object of tag name -> string value"),
+        (
+            dev(logging={"level": 5}),
+            "eventapi.stages.dev.logging.level: 5 is not allowed; expected one of NONE, ERROR, INFO, DEBUG, ALL",
+        ),
+        (
+            dev(logging={"retentionDays": "30"}),
+            "eventapi.stages.dev.logging.retentionDays: '30' is not allowed; expected a number of days",
+        ),
+        (
+            dev(ssm={"prefix": "/SSM-params/x"}),
+            "eventapi.stages.dev.ssm.prefix: '/SSM-params/x' is not allowed; names starting with 'aws' or 'ssm' are "
+            "reserved by AWS",
+        ),
+        (
+            dev(ssm={"kmsKeyId": "my key"}),
+            "eventapi.stages.dev.ssm.kmsKeyId: 'my key' is not allowed; expected a KMS key id, key ARN or alias like "
+            "'alias/aws/ssm'",
+        ),
+    ],
+)
+def test_bad_stage_setting(context: dict[str, Any], message: str) -> None:
+    """Each bad value of a stage's own settings fails with one line naming the field and what is allowed."""
+    assert str(error_of(context)) == message
+
+
+def test_account_and_kms_key_are_read() -> None:
+    """The stage's account and the SSM parameters' KMS key reach the config as given."""
+    stage = parsed(dev(account="123456789012", ssm={"kmsKeyId": "alias/events"})).stage("dev")
+    assert (stage.account, stage.ssm.kms_key_id) == ("123456789012", "alias/events")
+
+
+# --- auth providers ----------------------------------------------------------------------------------------------
+
+KEY = "eventapi.stages.dev.auth.providers.apiKey"
+
+
+def test_api_key_description_and_generation() -> None:
+    """The key's description is read (the default names eventapi), and the stack key's description carries the
+    generation, from 1 (the default) to 9999."""
+    default = parsed(dev(auth={"providers": {"apiKey": {}}})).stage("dev").auth.api_key
+    assert default.stack_key_description == (
+        "Event API key (managed by eventapi; renewed on every deploy) [generation 1]"
+    )
+    key = parsed(dev(auth={"providers": {"apiKey": {"description": "chat key", "generation": 9999}}}))
+    assert key.stage("dev").auth.api_key.stack_key_description == "chat key [generation 9999]"
+
+
+@pytest.mark.parametrize(
+    ("api_key", "message"),
+    [
+        ({"description": "two\nlines"}, "'two\\nlines' is not allowed; expected one line of 1-200 characters"),
+        ({"generation": 10000}, "10000 is not allowed; expected a whole number from 1 to 9999"),
+    ],
+)
+def test_bad_api_key_setting(api_key: dict[str, Any], message: str) -> None:
+    """A multi-line description or a generation past 9999 is refused with the field and what is allowed."""
+    key = next(iter(api_key))
+    assert str(error_of(dev(auth={"providers": {"apiKey": api_key}}))) == f"{KEY}.{key}: {message}"
+
+
+def test_cognito_pool_is_new_or_imported() -> None:
+    """A Cognito provider makes a new pool or imports one by id; it must say which."""
+    new = parsed(with_pool()).stage("dev").auth.cognito
+    assert (new.new_user_pool, new.user_pool_id) == (True, None)
+    imported = parsed(dev(auth={"providers": {"cognito": {"userPoolId": "eu-west-1_AbC123"}}})).stage("dev")
+    assert (imported.auth.cognito.new_user_pool, imported.auth.cognito.user_pool_id) == (False, "eu-west-1_AbC123")
+    assert str(error_of(dev(auth={"providers": {"cognito": {}}}))) == (
+        f"{POOL}: set exactly one of newUserPool: true (a pool made by this stack) or userPoolId (an existing pool)"
+    )
+
+
+def test_iam_principals_are_read() -> None:
+    """The IAM provider's publisher and subscriber principals reach the config as given."""
+    roles = {
+        "publisherPrincipal": "arn:aws:iam::123456789012:role/backend",
+        "subscriberPrincipal": "arn:aws:iam::123456789012:role/reader",
+    }
+    iam = parsed(dev(auth={"providers": {"iam": roles}})).stage("dev").auth.iam
+    assert (iam.publisher_principal, iam.subscriber_principal) == tuple(roles.values())
+
+
+def test_every_provider_is_a_default_mode() -> None:
+    """With every provider configured and no modes given, connect, publish and subscribe allow all five."""
+    providers = {
+        "apiKey": {},
+        "iam": {},
+        "cognito": {"newUserPool": True},
+        "oidc": {"issuer": "https://issuer.example.com"},
+        "lambda": {"functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:auth"},
+    }
+    auth = parsed(dev(auth={"providers": providers})).stage("dev").auth
+    assert auth.connect == auth.publish == auth.subscribe == tuple(AuthMode)
+
+
+@pytest.mark.parametrize(
+    ("auth", "message"),
+    [
+        (
+            {"providers": {"cognito": {"newUserPool": "yes"}}},
+            f"{POOL}.newUserPool: 'yes' is not allowed; expected true or false",
+        ),
+        (
+            {"providers": {"iam": {"subscriberPrincipal": "reader"}}},
+            "eventapi.stages.dev.auth.providers.iam.subscriberPrincipal: 'reader' is not allowed; expected an IAM "
+            "ARN like 'arn:aws:iam::123456789012:role/backend' (or ...:root)",
+        ),
+        (
+            {"providers": {"oidc": {"issuer": "https://issuer.example.com", "clientId": 5}}},
+            "eventapi.stages.dev.auth.providers.oidc.clientId: 5 is not allowed; expected a client id string",
+        ),
+        (
+            {"providers": {"cognito": {"newUserPool": True, "appIdClientRegex": 5}}},
+            f"{POOL}.appIdClientRegex: 5 is not allowed; expected a regular expression",
+        ),
+        (
+            {"providers": {"apiKey": {}}, "subscribe": ["AWS_IAM"]},
+            "eventapi.stages.dev.auth.subscribe: AWS_IAM has no provider; add auth.providers.iam or remove AWS_IAM "
+            "(configured: API_KEY)",
+        ),
+    ],
+)
+def test_bad_auth_setting(auth: dict[str, Any], message: str) -> None:
+    """Each bad provider setting or mode fails with one line naming the field and what is allowed."""
+    assert str(error_of(dev(auth=auth))) == message
+
+
+@pytest.mark.parametrize(
+    ("hosted_ui", "message"),
+    [
+        ({}, "domainPrefix: missing; the hosted UI needs domainPrefix and callbackUrls"),
+        (
+            {"callbackUrls": ["https://a.example/"]},
+            "domainPrefix: missing; the hosted UI needs domainPrefix and callbackUrls",
+        ),
+        ({"domainPrefix": "my-cognito"}, "callbackUrls: missing; the hosted UI needs domainPrefix and callbackUrls"),
+    ],
+)
+def test_hosted_ui_needs_its_prefix_and_callbacks(hosted_ui: dict[str, Any], message: str) -> None:
+    """A missing domainPrefix is reported first; a missing callbackUrls before a bad domainPrefix."""
+    assert str(error_of(with_pool(hostedUi=hosted_ui))) == f"{POOL}.hostedUi.{message}"

@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from eventapi.config import DataSourceKind, HandlerSide, InvokeType, load_config, parse_config
+from eventapi.config import (
+    DataSourceKind,
+    DynamoDbSource,
+    HandlerSide,
+    InvokeType,
+    LambdaSource,
+    load_config,
+    parse_config,
+)
 from tests.unit.test_config import error_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +56,161 @@ def test_legacy_handler_key_is_code_on_both_sides() -> None:
     assert ns.on_publish == ns.on_subscribe == HandlerSide(code="handlers/comments.js")
 
 
+def test_data_sources_are_read_whole() -> None:
+    """Each data source kind keeps every setting given, and a function of this app or a made table gets defaults:
+    10 s and 256 MB, point-in-time recovery on, and the fixed name `<app>-<stage>-<source>`."""
+    arn = "arn:aws:lambda:eu-west-1:123456789012:function:x"
+    bus = "arn:aws:events:eu-west-1:123456789012:event-bus/default"
+    sources = {
+        "fn": {"type": "lambda", "function": "users"},
+        "sized": {"type": "lambda", "function": "users", "timeoutSeconds": 1, "memoryMb": 10_240},
+        "existing": {"type": "lambda", "functionArn": arn},
+        "made": {"type": "dynamodb", "partitionKey": "pk"},
+        "full": {
+            "type": "dynamodb",
+            "partitionKey": "pk",
+            "sortKey": "sk",
+            "ttlAttribute": "expires",
+            "pointInTimeRecovery": False,
+        },
+        "imported": {"type": "dynamodb", "tableName": "legacy-table"},
+        "hook": {"type": "http", "endpoint": "https://example.com/hook"},
+        "bus": {"type": "eventbridge", "eventBusArn": bus},
+    }
+    by_name = {s.name: s for s in parse_config(stage({"default": {}}, sources), ROOT).stages[0].data_sources}
+    assert by_name["fn"].lambda_ == LambdaSource(function="users", timeout_seconds=10, memory_mb=256)
+    assert by_name["sized"].lambda_ == LambdaSource(function="users", timeout_seconds=1, memory_mb=10_240)
+    assert by_name["existing"].lambda_ == LambdaSource(function_arn=arn)
+    assert by_name["made"].dynamodb == DynamoDbSource(table_name="social-dev-made", partition_key="pk")
+    assert by_name["full"].dynamodb == DynamoDbSource("social-dev-full", "pk", "sk", "expires", False)
+    assert by_name["imported"].dynamodb == DynamoDbSource(table_name="legacy-table")
+    assert (by_name["hook"].kind, by_name["hook"].http_endpoint) == (DataSourceKind.HTTP, "https://example.com/hook")
+    assert (by_name["bus"].kind, by_name["bus"].event_bus_arn) == (DataSourceKind.EVENTBRIDGE, bus)
+
+
+def test_handler_sides_are_read() -> None:
+    """A side left out is None; a direct Lambda keeps its invoke type; the code file is traced to the field that
+    named it (the legacy `handler`, or the first side's `code`), so a later error about the code names that field."""
+    namespaces = {
+        "legacy": {"handler": "handlers/comments.js"},
+        "coded": {"onSubscribe": {"code": "handlers/comments.js"}},
+        "direct": {"onPublish": {"lambda": "fn", "invokeType": "EVENT"}},
+    }
+    by_name = {ns.name: ns for ns in parse_config(stage(namespaces), ROOT).stages[0].namespaces}
+    assert by_name["legacy"].handler_field == f"{NS}.legacy.handler"
+    assert (by_name["coded"].on_publish, by_name["coded"].handler_field) == (None, f"{NS}.coded.onSubscribe.code")
+    direct = by_name["direct"]
+    assert (direct.on_publish, direct.on_subscribe, direct.handler_field) == (
+        HandlerSide(lambda_="fn", invoke_type=InvokeType.EVENT),
+        None,
+        None,
+    )
+
+
 BAD: list[tuple[dict[str, Any], str]] = [
+    (
+        stage({"default": {"handler": 5}}),
+        f"{NS}.default.handler: 5 is not allowed; expected a path to a .js file under handlers/",
+    ),
+    (
+        stage({"default": {"handler": "handlers/comments.js", "onSubscribe": {"code": "handlers/comments.js"}}}),
+        f"{NS}.default.handler: give either handler or onPublish/onSubscribe; write "
+        '{"onPublish": {"code": "handlers/comments.js"}, "onSubscribe": {"code": "handlers/comments.js"}} instead',
+    ),
+    (
+        stage({"default": {"onPublish": {"code": 5}}}),
+        f"{NS}.default.onPublish.code: 5 is not allowed; expected a path to a .js file under handlers/",
+    ),
+    (
+        stage({"default": {"onPublish": {"code": "handlers/comments.js", "dataSource": 5}}}),
+        f"{NS}.default.onPublish.dataSource: 5 is not allowed; expected the name of a data source of this stage",
+    ),
+    (
+        stage({"default": {"onPublish": {"code": "handlers/comments.js", "dataSource": "nope"}}}, {}),
+        f"{NS}.default.onPublish.dataSource: 'nope' is not a data source of this stage; defined: none (add "
+        "dataSources)",
+    ),
+    (
+        stage({"default": {"onPublish": {"lambda": 5}}}),
+        f"{NS}.default.onPublish.lambda: 5 is not allowed; expected the name of a lambda data source of this stage",
+    ),
+    (
+        stage({"default": {"onPublish": {"lambda": "fn", "invokeType": 5}}}),
+        f"{NS}.default.onPublish.invokeType: 5 is not allowed; expected REQUEST_RESPONSE or EVENT",
+    ),
+    (
+        stage({"default": {"publish": ["AWS_IAM"]}}),
+        f"{NS}.default.publish: AWS_IAM has no provider; add auth.providers.iam or remove AWS_IAM (configured: "
+        "API_KEY)",
+    ),
+    (
+        stage({"default": {}}, []),  # type: ignore[arg-type]
+        "eventapi.stages.dev.dataSources: [] is not allowed; expected an object of data source name -> settings",
+    ),
+    (stage({"default": {}}, {"t": "dynamodb"}), f"{DS}.t: expected an object, got 'dynamodb'"),
+    (
+        stage({"default": {}}, {"f": {"type": "lambda", "function": "Users"}}),
+        f"{DS}.f.function: 'Users' is not allowed; expected a directory name under functions/, e.g. 'users'",
+    ),
+    (
+        stage({"default": {}}, {"f": {"type": "lambda", "functionArn": "x"}}),
+        f"{DS}.f.functionArn: 'x' is not allowed; expected a Lambda function ARN",
+    ),
+    (
+        stage(
+            {"default": {}},
+            {
+                "f": {
+                    "type": "lambda",
+                    "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:x",
+                    "timeoutSeconds": 5,
+                }
+            },
+        ),
+        f"{DS}.f: timeoutSeconds and memoryMb apply to a function of this app, not to functionArn",
+    ),
+    (
+        stage({"default": {}}, {"f": {"type": "lambda", "function": "users", "timeoutSeconds": 0}}),
+        f"{DS}.f.timeoutSeconds: 0 is not allowed; expected seconds from 1 to 900",
+    ),
+    (
+        stage({"default": {}}, {"f": {"type": "lambda", "function": "users", "memoryMb": 127}}),
+        f"{DS}.f.memoryMb: 127 is not allowed; expected MB from 128 to 10240",
+    ),
+    (
+        stage({"default": {}}, {"t": {"type": "dynamodb", "partitionKey": "1pk"}}),
+        f"{DS}.t.partitionKey: '1pk' is not allowed; expected an attribute name (letters, digits, '_', '.', '-')",
+    ),
+    (
+        stage({"default": {}}, {"t": {"type": "dynamodb", "partitionKey": "pk", "sortKey": "1sk"}}),
+        f"{DS}.t.sortKey: '1sk' is not allowed; expected an attribute name (letters, digits, '_', '.', '-')",
+    ),
+    (
+        stage({"default": {}}, {"t": {"type": "dynamodb", "partitionKey": "pk", "ttlAttribute": "1ttl"}}),
+        f"{DS}.t.ttlAttribute: '1ttl' is not allowed; expected an attribute name (letters, digits, '_', '.', '-')",
+    ),
+    (
+        stage({"default": {}}, {"t": {"type": "dynamodb", "partitionKey": "pk", "pointInTimeRecovery": "no"}}),
+        f"{DS}.t.pointInTimeRecovery: 'no' is not allowed; expected true or false",
+    ),
+    (
+        stage({"default": {}}, {"t": {"type": "dynamodb", "tableName": "ab"}}),
+        f"{DS}.t.tableName: 'ab' is not allowed; expected a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)",
+    ),
+    (
+        stage({"default": {}}, {"t": {"type": "dynamodb", "tableName": "existing", "sortKey": "sk"}}),
+        f"{DS}.t.sortKey: applies to a table made by the stack; add partitionKey or remove it",
+    ),
+    (
+        stage({"default": {}}, {"t": {"type": "dynamodb", "tableName": "existing", "pointInTimeRecovery": False}}),
+        f"{DS}.t.pointInTimeRecovery: applies to a table made by the stack; add partitionKey or remove it",
+    ),
+    (stage({"default": {}}, {"h": {"type": "http"}}), f"{DS}.h.endpoint: missing; give the https:// endpoint"),
+    (
+        stage({"default": {}}, {"b": {"type": "eventbridge", "eventBusArn": "default"}}),
+        f"{DS}.b.eventBusArn: 'default' is not allowed; expected an event bus ARN like "
+        "'arn:aws:events:eu-west-1:123456789012:event-bus/default'",
+    ),
     (
         stage({"default": {"handler": "handlers/comments.js", "onPublish": {"code": "handlers/comments.js"}}}),
         f"{NS}.default.handler: give either handler or onPublish/onSubscribe; write "

@@ -31,11 +31,13 @@ def with_pool(**settings: Any) -> dict[str, Any]:
 
 
 def test_auto_renew_forms() -> None:
-    """autoRenew is off unless given; true means 03:00 UTC; an object sets the hour."""
+    """autoRenew is off unless given; true (or an object without an hour) means 03:00 UTC; an object sets the hour,
+    from 0 to 23."""
     assert parse_config(with_api_key(), ROOT).stages[0].auth.api_key.auto_renew is None  # type: ignore[union-attr]
     assert parse_config(with_api_key(autoRenew=True), ROOT).stages[0].auth.api_key.auto_renew == AutoRenewConfig(3)  # type: ignore[union-attr]
-    hour = parse_config(with_api_key(autoRenew={"hourUtc": 22}), ROOT).stages[0].auth.api_key.auto_renew  # type: ignore[union-attr]
-    assert hour == AutoRenewConfig(22)
+    for given, hour in (({"hourUtc": 22}, 22), ({"hourUtc": 0}, 0), ({}, 3)):
+        renew = parse_config(with_api_key(autoRenew=given), ROOT).stages[0].auth.api_key.auto_renew  # type: ignore[union-attr]
+        assert renew == AutoRenewConfig(hour)
 
 
 BAD: list[tuple[dict[str, Any], str]] = [
@@ -129,6 +131,8 @@ def test_relaxed_pool_carries_its_reasons() -> None:
         ("prod-eu", {}, True),
         ("producer", {}, False),
         ("dev", {"Environment": "Production"}, True),
+        ("dev", {"env": "prod"}, True),
+        ("dev", {"stage": "PROD"}, True),
         ("dev", {"team": "prod"}, False),
     ],
 )
