@@ -27,6 +27,11 @@ class ConfigError(ValueError):
         super().__init__(f"{path}: {problem}")
 
 
+def unreadable(err: OSError | UnicodeDecodeError) -> str:
+    """Why a file the config names could not be read, for a one-line error: the system's reason, or the decoding's."""
+    return f"cannot be read ({getattr(err, 'strerror', None) or err})"
+
+
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     """` (did you mean 'x'?)` for the choice closest to `word` (any case), or `""` when none is close."""
     by_lower = {choice.lower(): choice for choice in choices}

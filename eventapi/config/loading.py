@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from eventapi.config.ci import CI_KEYS, parse_ci
-from eventapi.config.fields import CONTEXT_KEY, ConfigError, Obj, show
+from eventapi.config.fields import CONTEXT_KEY, ConfigError, Obj, show, unreadable
 from eventapi.config.model import AppConfig, StageConfig
 from eventapi.config.stage import parse_stage
 
@@ -54,7 +54,7 @@ def read_cdk_context(project_root: Path = Path()) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError("cdk.json", f"not found in {project_root.resolve()}; run from the project root") from None
     except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError("cdk.json", f"cannot be read ({getattr(err, 'strerror', None) or err})") from None
+        raise ConfigError("cdk.json", unreadable(err)) from None
     context = parse_context_json(text, "cdk.json").get("context", {})
     if not isinstance(context, dict):
         raise ConfigError("cdk.json: context", f"expected an object, got {show(context)}")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from eventapi.config.auth import parse_modes
 from eventapi.config.data_sources import DataSourceConfig, DataSourceKind
-from eventapi.config.fields import ConfigError, Obj, did_you_mean, show
+from eventapi.config.fields import ConfigError, Obj, did_you_mean, show, unreadable
 from eventapi.config.model import AuthConfig, NamespaceConfig
 from eventapi.protocol.limits import SEGMENT_RE
 
@@ -106,7 +106,10 @@ def read_handler(path: str, handler: str, root: Path) -> str:
     file = root / rel
     if not file.is_file():
         raise ConfigError(path, f"{handler!r} does not exist (looked in {root}); create it or fix the path")
-    code = file.read_text(encoding="utf-8")
+    try:
+        code = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(path, f"{handler!r} {unreadable(err)}") from None
     if len(code) > MAX_HANDLER_CHARS:
         raise ConfigError(path, f"{handler!r} has {len(code)} characters; AppSync allows at most {MAX_HANDLER_CHARS}")
     return code

@@ -4,6 +4,8 @@ own modes, and reading cdk.json: through `parse_config` and `load_stage`, as the
 from __future__ import annotations
 
 import json
+import locale
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +201,43 @@ def test_load_stage_with_an_unreadable_cdk_json(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_stage("dev", tmp_path)
     assert str(info.value) == "cdk.json: cannot be read (Is a directory)"
+
+
+def test_a_handler_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    """A namespace's code file that is not UTF-8 is one ConfigError line naming the field and the file."""
+    (tmp_path / "handlers").mkdir()
+    (tmp_path / "handlers" / "chat.js").write_bytes(b"\xff")
+    assert error_of(tmp_path, namespaces={"chat": {"handler": "handlers/chat.js"}}) == (
+        "eventapi.stages.dev.namespaces.chat.handler: 'handlers/chat.js' cannot be read ('utf-8' codec can't decode "
+        "byte 0xff in position 0: invalid start byte)"
+    )
+
+
+@pytest.fixture
+def ascii_locale() -> Iterator[None]:
+    """The process's character locale set to C (ASCII), as on a machine whose locale is not UTF-8."""
+    saved = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)
+
+
+@pytest.mark.usefixtures("ascii_locale")
+def test_cdk_json_and_handlers_are_read_as_utf8(tmp_path: Path) -> None:
+    """cdk.json and a namespace's code file are UTF-8 whatever the machine's locale: non-ASCII text reads the same."""
+    (tmp_path / "handlers").mkdir()
+    (tmp_path / "handlers" / "chat.js").write_bytes("// café\n".encode())
+    stage = {
+        "auth": {"providers": {"apiKey": {"description": "clé"}}},
+        "namespaces": {"chat": {"handler": "handlers/chat.js"}},
+    }
+    root = write(
+        tmp_path, json.dumps({"context": {"eventapi": {"app": "social", "stages": {"dev": stage}}}}, ensure_ascii=False)
+    )
+    dev = load_stage("dev", root)
+    assert (dev.auth.api_key.description, dev.namespaces[0].handler_code) == ("clé", "// café\n")
 
 
 # --- names derived in one place ----------------------------------------------------------------------------------
