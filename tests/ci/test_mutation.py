@@ -143,7 +143,7 @@ def test_below_the_threshold_exits_its_own_code(
         mp.setattr(run, "TARGETS", {"one": target})
         mp.setattr(run, "prepare", lambda name, target: work)
         mp.setattr(run, "run_mutmut", lambda work, max_children: None)
-        mp.setattr(run, "read_equivalents", dict)
+        mp.setattr(run, "read_equivalents", lambda path: {})
         assert run.run(["one"]) == expected
     out = capsys.readouterr().out
     assert ("below 95%: pkg/mod.py" in out) == (expected != ExitCode.OK)
