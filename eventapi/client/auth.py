@@ -161,11 +161,13 @@ class Static(AuthProvider):
 
 def jwt_expiry(token: str) -> float | None:
     """The `exp` claim of a JWT (read, not verified: the service verifies), or None for opaque tokens."""
-    parts = token.removeprefix("Bearer ").split(".")
+    parts = token.split(".")  # a "Bearer " prefix stays in the header part, which is not read
     if len(parts) != 3:
         return None
     try:
-        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        # Strictly base64url: the lenient decoder skips stray characters and would read an exp out of a malformed
+        # payload of some lengths but not others.
+        payload = base64.b64decode(parts[1] + "=" * (-len(parts[1]) % 4), altchars=b"-_", validate=True)
         exp = json.loads(payload).get("exp")
     except (binascii.Error, ValueError, AttributeError):
         return None

@@ -6,7 +6,7 @@ from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
-from eventapi.config import FeaturePlan, Mfa, UserPoolSettings
+from eventapi.config import FeaturePlan, HostedUi, Mfa, UserPoolSettings
 
 _MFA = {Mfa.REQUIRED: cognito.Mfa.REQUIRED, Mfa.OPTIONAL: cognito.Mfa.OPTIONAL, Mfa.OFF: cognito.Mfa.OFF}
 NAG = "AwsSolutions::"  # the cdk-nag plugin's prefix of acknowledgement ids
@@ -42,6 +42,17 @@ class EventApiUserPool(Construct):
             self.user_pool: cognito.IUserPool = cognito.UserPool.from_user_pool_arn(self, "Imported", arn)
             return
         settings = settings or UserPoolSettings()
+        pool = self._new_pool(settings)
+        self.user_pool = pool
+        hosted = settings.hosted_ui
+        if hosted is not None:
+            self.domain = pool.add_domain(
+                "Domain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=hosted.domain_prefix)
+            )
+        self.client = _web_client(pool, hosted)
+
+    def _new_pool(self, settings: UserPoolSettings) -> cognito.UserPool:
+        """The pool with the safe defaults, relaxed only where `settings` says (with the acknowledgements why)."""
         plus = settings.feature_plan is FeaturePlan.PLUS
         aliases = set(settings.sign_in_aliases)
         pool = cognito.UserPool(
@@ -73,31 +84,30 @@ class EventApiUserPool(Construct):
         )
         for rule, reason in settings.acknowledgements:
             Validations.of(pool).acknowledge(Acknowledgment(id=f"{NAG}{rule}", reason=reason))
-        self.user_pool = pool
-        hosted = settings.hosted_ui
-        if hosted is not None:
-            self.domain = pool.add_domain(
-                "Domain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=hosted.domain_prefix)
-            )
-        self.client = pool.add_client(
-            "WebClient",
-            generate_secret=False,  # a browser app cannot keep a secret
-            # Without a hosted UI, sign-in is SRP from the app: no redirect URLs to guard. With one, the
-            # authorization code flow (a browser app adds PKCE), redirecting to the configured URLs only.
-            disable_o_auth=hosted is None,
-            o_auth=cognito.OAuthSettings(
-                flows=cognito.OAuthFlows(authorization_code_grant=True),
-                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
-                callback_urls=list(hosted.callback_urls),
-                logout_urls=list(hosted.logout_urls) or None,
-            )
-            if hosted is not None
-            else None,
-            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO] if hosted else None,
-            auth_flows=cognito.AuthFlow(user_srp=True),
-            prevent_user_existence_errors=True,
-            enable_token_revocation=True,
-            access_token_validity=Duration.hours(1),
-            id_token_validity=Duration.hours(1),
-            refresh_token_validity=Duration.days(30),
+        return pool
+
+
+def _web_client(pool: cognito.UserPool, hosted: HostedUi | None) -> cognito.UserPoolClient:
+    """The web app's client: no secret, SRP sign-in, and the hosted UI's code flow when there is one."""
+    return pool.add_client(
+        "WebClient",
+        generate_secret=False,  # a browser app cannot keep a secret
+        # Without a hosted UI, sign-in is SRP from the app: no redirect URLs to guard. With one, the
+        # authorization code flow (a browser app adds PKCE), redirecting to the configured URLs only.
+        disable_o_auth=hosted is None,
+        o_auth=cognito.OAuthSettings(
+            flows=cognito.OAuthFlows(authorization_code_grant=True),
+            scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+            callback_urls=list(hosted.callback_urls),
+            logout_urls=list(hosted.logout_urls) or None,
         )
+        if hosted is not None
+        else None,
+        supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO] if hosted else None,
+        auth_flows=cognito.AuthFlow(user_srp=True),
+        prevent_user_existence_errors=True,
+        enable_token_revocation=True,
+        access_token_validity=Duration.hours(1),
+        id_token_validity=Duration.hours(1),
+        refresh_token_validity=Duration.days(30),
+    )

@@ -78,59 +78,66 @@ class GitHubCi(Construct):
         self.deploy_roles: dict[str, iam.Role] = {}
         self.policies: dict[str, iam.Policy] = {}
         for spec in deploy_roles:
-            role = self._role(
-                f"Deploy{spec.key}",
-                spec.role_name,
-                spec.subject,
-                spec.description,
-            )
-            role.attach_inline_policy(
-                iam.Policy(
-                    self,
-                    f"Deploy{spec.key}Bootstrap",
-                    statements=[
-                        iam.PolicyStatement(
-                            sid="AssumeCdkBootstrapRoles",
-                            actions=["sts:AssumeRole"],
-                            resources=[
-                                bootstrap_role_arn(qualifier, name, spec.account, spec.region)
-                                for name in DEPLOY_BOOTSTRAP_ROLES
-                            ],
-                        )
-                    ],
-                )
-            )
-            for name, document in spec.policies.items():
-                policy = iam.Policy(
-                    self, f"Deploy{spec.key}{name}", document=iam.PolicyDocument.from_json(dict(document))
-                )
-                role.attach_inline_policy(policy)
-                self.policies[policy.node.id] = policy
-            self.deploy_roles[spec.key] = role
+            self.deploy_roles[spec.key] = self._deploy_role(spec, qualifier)
 
         self.diff_role: iam.Role | None = None
         if diff_subject is not None and diff_role_name is not None:
-            self.diff_role = self._role(
-                "Diff", diff_role_name, diff_subject, "GitHub Actions runs a read-only cdk diff for pull requests"
+            self.diff_role = self._diff_role(diff_subject, diff_role_name, qualifier, deploy_roles)
+
+    def _deploy_role(self, spec: DeployRoleSpec, qualifier: str) -> iam.Role:
+        """One stage's deploy role: it may assume the CDK bootstrap roles and carries the spec's policies."""
+        role = self._role(
+            f"Deploy{spec.key}",
+            spec.role_name,
+            spec.subject,
+            spec.description,
+        )
+        role.attach_inline_policy(
+            iam.Policy(
+                self,
+                f"Deploy{spec.key}Bootstrap",
+                statements=[
+                    iam.PolicyStatement(
+                        sid="AssumeCdkBootstrapRoles",
+                        actions=["sts:AssumeRole"],
+                        resources=[
+                            bootstrap_role_arn(qualifier, name, spec.account, spec.region)
+                            for name in DEPLOY_BOOTSTRAP_ROLES
+                        ],
+                    )
+                ],
             )
-            targets = sorted({(spec.account, spec.region) for spec in deploy_roles})
-            self.diff_role.attach_inline_policy(
-                iam.Policy(
-                    self,
-                    "DiffLookup",
-                    statements=[
-                        iam.PolicyStatement(
-                            sid="AssumeCdkLookupRoles",
-                            actions=["sts:AssumeRole"],
-                            resources=[
-                                bootstrap_role_arn(qualifier, name, account, region)
-                                for account, region in targets
-                                for name in DIFF_BOOTSTRAP_ROLES
-                            ],
-                        )
-                    ],
-                )
+        )
+        for name, document in spec.policies.items():
+            policy = iam.Policy(self, f"Deploy{spec.key}{name}", document=iam.PolicyDocument.from_json(dict(document)))
+            role.attach_inline_policy(policy)
+            self.policies[policy.node.id] = policy
+        return role
+
+    def _diff_role(
+        self, subject: str, role_name: str, qualifier: str, deploy_roles: Sequence[DeployRoleSpec]
+    ) -> iam.Role:
+        """The pull requests' role: it may assume the lookup role of every account and region a stage deploys to."""
+        role = self._role("Diff", role_name, subject, "GitHub Actions runs a read-only cdk diff for pull requests")
+        targets = sorted({(spec.account, spec.region) for spec in deploy_roles})
+        role.attach_inline_policy(
+            iam.Policy(
+                self,
+                "DiffLookup",
+                statements=[
+                    iam.PolicyStatement(
+                        sid="AssumeCdkLookupRoles",
+                        actions=["sts:AssumeRole"],
+                        resources=[
+                            bootstrap_role_arn(qualifier, name, account, region)
+                            for account, region in targets
+                            for name in DIFF_BOOTSTRAP_ROLES
+                        ],
+                    )
+                ],
             )
+        )
+        return role
 
     def _role(self, id_: str, name: str, subject: str, description: str) -> iam.Role:
         return iam.Role(

@@ -76,7 +76,14 @@ class EventApiMonitoring(Construct):
             self.topic = self._make_topic(emails)
         self.alarms: list[cw.AlarmBase] = []
 
-        t = thresholds
+        self._api_alarms(thresholds)
+        for ns in namespaces:
+            self._namespace_alarms(ns, thresholds, handler=ns in handler_namespaces)
+
+        self.dashboard = self._dashboard(namespaces) if dashboard else None
+
+    def _api_alarms(self, t: AlarmThresholds) -> None:
+        """The HTTP endpoint's alarms, by API."""
         if t.server_errors is not None:
             self._alarm("HttpServerErrors", "HTTP 5XX errors", self.metric("5XXError"), t.server_errors)
         if t.client_errors is not None:
@@ -86,44 +93,44 @@ class EventApiMonitoring(Construct):
                 self.metric("4XXError"),
                 t.client_errors,
             )
-        for ns in namespaces:
-            if t.server_errors is not None:
-                self._alarm(
-                    f"ServerErrors{ns}",
-                    f"/{ns}: real-time server errors",
-                    self._sum(ns, SERVER_ERROR_METRICS),
-                    t.server_errors,
-                )
-            if t.client_errors is not None:
-                self._alarm(
-                    f"ClientErrors{ns}",
-                    f"/{ns}: connect/subscribe/publish client errors (auth failures)",
-                    self._sum(ns, CLIENT_ERROR_METRICS),
-                    t.client_errors,
-                )
-            if t.dropped_messages is not None:
-                self._alarm(
-                    f"Dropped{ns}",
-                    f"/{ns}: inbound messages dropped (rate quota)",
-                    self.metric(DROPPED_METRIC, ns),
-                    t.dropped_messages,
-                )
-            if t.delayed_messages is not None:
-                self._alarm(
-                    f"Delayed{ns}",
-                    f"/{ns}: inbound messages delayed (rate quota)",
-                    self.metric(DELAYED_METRIC, ns),
-                    t.delayed_messages,
-                )
-            if t.handler_failures is not None and ns in handler_namespaces:
-                self._alarm(
-                    f"HandlerFailures{ns}",
-                    f"/{ns}: events the handler failed on",
-                    self.metric(HANDLER_FAILURE_METRIC, ns),
-                    t.handler_failures,
-                )
 
-        self.dashboard = self._dashboard(namespaces) if dashboard else None
+    def _namespace_alarms(self, ns: str, t: AlarmThresholds, *, handler: bool) -> None:
+        """One channel namespace's alarms: the real-time endpoint's, and its handler's when it has one."""
+        if t.server_errors is not None:
+            self._alarm(
+                f"ServerErrors{ns}",
+                f"/{ns}: real-time server errors",
+                self._sum(ns, SERVER_ERROR_METRICS),
+                t.server_errors,
+            )
+        if t.client_errors is not None:
+            self._alarm(
+                f"ClientErrors{ns}",
+                f"/{ns}: connect/subscribe/publish client errors (auth failures)",
+                self._sum(ns, CLIENT_ERROR_METRICS),
+                t.client_errors,
+            )
+        if t.dropped_messages is not None:
+            self._alarm(
+                f"Dropped{ns}",
+                f"/{ns}: inbound messages dropped (rate quota)",
+                self.metric(DROPPED_METRIC, ns),
+                t.dropped_messages,
+            )
+        if t.delayed_messages is not None:
+            self._alarm(
+                f"Delayed{ns}",
+                f"/{ns}: inbound messages delayed (rate quota)",
+                self.metric(DELAYED_METRIC, ns),
+                t.delayed_messages,
+            )
+        if t.handler_failures is not None and handler:
+            self._alarm(
+                f"HandlerFailures{ns}",
+                f"/{ns}: events the handler failed on",
+                self.metric(HANDLER_FAILURE_METRIC, ns),
+                t.handler_failures,
+            )
 
     def metric(self, name: str, namespace: str | None = None, statistic: str = "Sum") -> cw.Metric:
         """An Event API metric: by API (`namespace` None) or by API and channel namespace."""

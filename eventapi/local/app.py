@@ -6,6 +6,7 @@ issuer's `/.well-known/jwks.json`. Binds no socket: `LocalServer` serves it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -25,6 +26,22 @@ CORS_HEADERS = {
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+log = logging.getLogger("eventapi.local")
+
+
+@web.middleware
+async def client_gone(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A client that resets its socket mid-request (killed, a probe, its own timeout) is not a server error: one
+    debug line, not aiohttp's ERROR with a traceback. A reset while the client's socket is still open (an outbound
+    call failing) is still an error."""
+    try:
+        return await handler(request)
+    except ConnectionResetError:
+        if request.transport is not None and not request.transport.is_closing():
+            raise
+        log.debug("%s %s: the client left before the answer", request.method, request.path)
+        return web.Response()  # aiohttp finds the socket gone and drops this answer quietly
 
 
 @web.middleware
@@ -48,7 +65,7 @@ async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
 def build_app(broker: Broker) -> web.Application:
     """The application serving `broker`'s Event API (no sockets bound, no TLS, no signals)."""
     guard_aiohttp_logs()
-    app = web.Application(client_max_size=MAX_HTTP_BODY, middlewares=[cors])
+    app = web.Application(client_max_size=MAX_HTTP_BODY, middlewares=[client_gone, cors])
 
     async def publish(request: web.Request) -> web.StreamResponse:
         return await http_publish(broker, request)

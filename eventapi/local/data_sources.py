@@ -101,53 +101,63 @@ class DynamoDbRunner:
                 client.delete_item(TableName=table, Key=request["key"], ReturnValues="ALL_OLD").get("Attributes")
             )
         if op in ("Scan", "Query"):
-            kwargs: dict[str, Any] = {"TableName": table}
-            if request.get("limit"):
-                kwargs["Limit"] = int(request["limit"])
-            if op == "Query":
-                expr, names, values = _key_condition(request.get("query") or {})
-                kwargs |= {
-                    "KeyConditionExpression": expr,
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": values,
-                    "ScanIndexForward": bool(request.get("scanIndexForward", True)),
-                }
-                page = client.query(**kwargs)
-            else:
-                page = client.scan(**kwargs)
-            return {
-                "items": [self._out(i) for i in page.get("Items", [])],
-                "nextToken": None,
-                "scannedCount": page.get("ScannedCount", 0),
-            }
+            return self._page(op, request)
         if op == "BatchPutItem":
-            tables = request.get("tables", {})
-            for name, items in tables.items():
-                for start in range(0, len(items), 25):
-                    batch = [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]
-                    client.batch_write_item(RequestItems={name: batch})
-            return {
-                "data": {name: [self._out(i) for i in items] for name, items in tables.items()},
-                "unprocessedItems": {name: [] for name in tables},
-            }
+            return self._batch_put(request.get("tables", {}))
         if op == "BatchDeleteItem":
-            tables = request.get("tables", {})
-            for name, keys in tables.items():
-                batch = [{"DeleteRequest": {"Key": k}} for k in keys]
-                if batch:
-                    client.batch_write_item(RequestItems={name: batch})
-            return {
-                "data": {name: [self._out(k) for k in keys] for name, keys in tables.items()},
-                "unprocessedKeys": {name: [] for name in tables},
-            }
+            return self._batch_delete(request.get("tables", {}))
         if op == "BatchGetItem":
-            tables = request.get("tables", {})
-            got = client.batch_get_item(RequestItems={n: {"Keys": v["keys"]} for n, v in tables.items()})
-            return {
-                "data": {n: [self._out(i) for i in got["Responses"].get(n, [])] for n in tables},
-                "unprocessedKeys": {n: [] for n in tables},
-            }
+            return self._batch_get(request.get("tables", {}))
         raise DataSourceError(f"DynamoDB operation {op!r} is not emulated locally", "NotEmulated")
+
+    def _page(self, op: str, request: Mapping[str, Any]) -> dict[str, Any]:
+        """One page of a Scan or Query (AppSync's `nextToken` is not emulated: always null)."""
+        kwargs: dict[str, Any] = {"TableName": self.table}
+        if request.get("limit"):
+            kwargs["Limit"] = int(request["limit"])
+        if op == "Query":
+            expr, names, values = _key_condition(request.get("query") or {})
+            kwargs |= {
+                "KeyConditionExpression": expr,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+                "ScanIndexForward": bool(request.get("scanIndexForward", True)),
+            }
+            page = self.client.query(**kwargs)
+        else:
+            page = self.client.scan(**kwargs)
+        return {
+            "items": [self._out(i) for i in page.get("Items", [])],
+            "nextToken": None,
+            "scannedCount": page.get("ScannedCount", 0),
+        }
+
+    def _batch_put(self, tables: Mapping[str, Any]) -> dict[str, Any]:
+        for name, items in tables.items():
+            for start in range(0, len(items), 25):  # BatchWriteItem takes at most 25 requests
+                batch = [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]
+                self.client.batch_write_item(RequestItems={name: batch})
+        return {
+            "data": {name: [self._out(i) for i in items] for name, items in tables.items()},
+            "unprocessedItems": {name: [] for name in tables},
+        }
+
+    def _batch_delete(self, tables: Mapping[str, Any]) -> dict[str, Any]:
+        for name, keys in tables.items():
+            batch = [{"DeleteRequest": {"Key": k}} for k in keys]
+            if batch:
+                self.client.batch_write_item(RequestItems={name: batch})
+        return {
+            "data": {name: [self._out(k) for k in keys] for name, keys in tables.items()},
+            "unprocessedKeys": {name: [] for name in tables},
+        }
+
+    def _batch_get(self, tables: Mapping[str, Any]) -> dict[str, Any]:
+        got = self.client.batch_get_item(RequestItems={n: {"Keys": v["keys"]} for n, v in tables.items()})
+        return {
+            "data": {n: [self._out(i) for i in got["Responses"].get(n, [])] for n in tables},
+            "unprocessedKeys": {n: [] for n in tables},
+        }
 
 
 class LocalDataSources:

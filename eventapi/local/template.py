@@ -169,16 +169,7 @@ def _parse(template: Mapping[str, Any], api_logical_id: str | None) -> LocalApiS
     resources = template.get("Resources")
     if not isinstance(resources, dict):
         raise TemplateError("the template has no Resources; pass a synthesized stack template (cdk.out/<Stack>...)")
-    apis = {lid: res for lid, res in resources.items() if isinstance(res, dict) and res.get("Type") == API_TYPE}
-    if api_logical_id is not None:
-        if api_logical_id not in apis:
-            raise TemplateError(f"the template has no {API_TYPE} named {api_logical_id!r}; it has {sorted(apis)}")
-        apis = {api_logical_id: apis[api_logical_id]}
-    if not apis:
-        raise TemplateError(f"the template has no {API_TYPE} resource (an Event API); synthesize a stage stack")
-    if len(apis) > 1:
-        raise TemplateError(f"the template has {len(apis)} Event APIs ({', '.join(sorted(apis))}); choose one")
-    logical_id, api = next(iter(apis.items()))
+    logical_id, api = _the_api(resources, api_logical_id)
     props = _dict(api.get("Properties"))
     name = props.get("Name")
     if not isinstance(name, str):
@@ -186,52 +177,17 @@ def _parse(template: Mapping[str, Any], api_logical_id: str | None) -> LocalApiS
     event_config = _dict(props.get("EventConfig"))
     providers = _providers(logical_id, event_config.get("AuthProviders"))
     configured = providers.modes
-    connection = _modes(f"{logical_id}.ConnectionAuthModes", event_config.get("ConnectionAuthModes"), configured)
-    default_publish = _modes(
-        f"{logical_id}.DefaultPublishAuthModes", event_config.get("DefaultPublishAuthModes"), configured
-    )
-    default_subscribe = _modes(
-        f"{logical_id}.DefaultSubscribeAuthModes", event_config.get("DefaultSubscribeAuthModes"), configured
-    )
-    # Unset modes default like AppSync's: connection -> every provider; publish/subscribe -> the connection modes.
-    connection = connection or configured
-    default_publish = default_publish or connection
-    default_subscribe = default_subscribe or connection
+    connection, default_publish, default_subscribe = _api_modes(logical_id, event_config, configured)
 
     namespaces: list[NamespaceSpec] = []
     keys: list[ApiKeySpec] = []
     for lid, res in resources.items():
         if not isinstance(res, dict) or not _refers_to(_dict(res.get("Properties")).get("ApiId"), logical_id):
             continue
-        rprops = _dict(res.get("Properties"))
         if res.get("Type") == NAMESPACE_TYPE:
-            ns_name = rprops.get("Name")
-            if not isinstance(ns_name, str):
-                raise TemplateError(f"{lid}: the channel namespace has no literal Name")
-            own_publish = _modes(f"{lid}.PublishAuthModes", rprops.get("PublishAuthModes"), configured)
-            own_subscribe = _modes(f"{lid}.SubscribeAuthModes", rprops.get("SubscribeAuthModes"), configured)
-            code = rprops.get("CodeHandlers")
-            code_path = _dict(res.get("Metadata")).get(CODE_METADATA)
-            namespaces.append(
-                NamespaceSpec(
-                    name=ns_name,
-                    publish_modes=own_publish or default_publish,
-                    subscribe_modes=own_subscribe or default_subscribe,
-                    handler_code=code if isinstance(code, str) and code.strip() else None,
-                    handler_configs=_dict(rprops.get("HandlerConfigs")),
-                    code_path=code_path if isinstance(code_path, str) else None,
-                )
-            )
+            namespaces.append(_namespace(lid, res, configured, default_publish, default_subscribe))
         elif res.get("Type") == API_KEY_TYPE:
-            expires = rprops.get("Expires")
-            description = rprops.get("Description")
-            keys.append(
-                ApiKeySpec(
-                    logical_id=lid,
-                    description=description if isinstance(description, str) else None,
-                    expires=expires if isinstance(expires, int) and not isinstance(expires, bool) else None,
-                )
-            )
+            keys.append(_api_key(lid, _dict(res.get("Properties"))))
     return LocalApiSpec(
         name=name,
         logical_id=logical_id,
@@ -243,6 +199,72 @@ def _parse(template: Mapping[str, Any], api_logical_id: str | None) -> LocalApiS
         namespaces=tuple(sorted(namespaces, key=lambda ns: ns.name)),
         api_keys=tuple(keys),
         data_sources=read_data_sources(template, logical_id),
+    )
+
+
+def _the_api(resources: Mapping[str, Any], api_logical_id: str | None) -> tuple[str, dict[str, Any]]:
+    """The one Event API of the template (or the one named `api_logical_id`): its logical id and resource."""
+    apis = {lid: res for lid, res in resources.items() if isinstance(res, dict) and res.get("Type") == API_TYPE}
+    if api_logical_id is not None:
+        if api_logical_id not in apis:
+            raise TemplateError(f"the template has no {API_TYPE} named {api_logical_id!r}; it has {sorted(apis)}")
+        apis = {api_logical_id: apis[api_logical_id]}
+    if not apis:
+        raise TemplateError(f"the template has no {API_TYPE} resource (an Event API); synthesize a stage stack")
+    if len(apis) > 1:
+        raise TemplateError(f"the template has {len(apis)} Event APIs ({', '.join(sorted(apis))}); choose one")
+    return next(iter(apis.items()))
+
+
+def _api_modes(
+    logical_id: str, event_config: Mapping[str, Any], configured: tuple[AuthMode, ...]
+) -> tuple[tuple[AuthMode, ...], tuple[AuthMode, ...], tuple[AuthMode, ...]]:
+    """The API's connection, default publish and default subscribe modes, with AppSync's defaults for unset ones."""
+    connection = _modes(f"{logical_id}.ConnectionAuthModes", event_config.get("ConnectionAuthModes"), configured)
+    default_publish = _modes(
+        f"{logical_id}.DefaultPublishAuthModes", event_config.get("DefaultPublishAuthModes"), configured
+    )
+    default_subscribe = _modes(
+        f"{logical_id}.DefaultSubscribeAuthModes", event_config.get("DefaultSubscribeAuthModes"), configured
+    )
+    # Unset modes default like AppSync's: connection -> every provider; publish/subscribe -> the connection modes.
+    connection = connection or configured
+    return connection, default_publish or connection, default_subscribe or connection
+
+
+def _namespace(
+    lid: str,
+    res: Mapping[str, Any],
+    configured: tuple[AuthMode, ...],
+    default_publish: tuple[AuthMode, ...],
+    default_subscribe: tuple[AuthMode, ...],
+) -> NamespaceSpec:
+    """A channel namespace resource, its unset modes being the API's defaults."""
+    rprops = _dict(res.get("Properties"))
+    ns_name = rprops.get("Name")
+    if not isinstance(ns_name, str):
+        raise TemplateError(f"{lid}: the channel namespace has no literal Name")
+    own_publish = _modes(f"{lid}.PublishAuthModes", rprops.get("PublishAuthModes"), configured)
+    own_subscribe = _modes(f"{lid}.SubscribeAuthModes", rprops.get("SubscribeAuthModes"), configured)
+    code = rprops.get("CodeHandlers")
+    code_path = _dict(res.get("Metadata")).get(CODE_METADATA)
+    return NamespaceSpec(
+        name=ns_name,
+        publish_modes=own_publish or default_publish,
+        subscribe_modes=own_subscribe or default_subscribe,
+        handler_code=code if isinstance(code, str) and code.strip() else None,
+        handler_configs=_dict(rprops.get("HandlerConfigs")),
+        code_path=code_path if isinstance(code_path, str) else None,
+    )
+
+
+def _api_key(lid: str, rprops: Mapping[str, Any]) -> ApiKeySpec:
+    expires = rprops.get("Expires")
+    description = rprops.get("Description")
+    return ApiKeySpec(
+        logical_id=lid,
+        description=description if isinstance(description, str) else None,
+        expires=expires if isinstance(expires, int) and not isinstance(expires, bool) else None,
     )
 
 

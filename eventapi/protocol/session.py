@@ -12,7 +12,7 @@ from collections import deque
 from typing import Final, Generic, TypeVar
 
 from eventapi.protocol.limits import MAX_SUBSCRIPTIONS_PER_CONNECTION
-from eventapi.protocol.messages import ErrorType, EventError, Subscribe
+from eventapi.protocol.messages import ErrorType, EventError
 from eventapi.protocol.validation import ProtocolViolation, Violation
 
 RATE_WINDOW_SECONDS: Final = 1.0
@@ -43,7 +43,8 @@ class Session(Generic[S]):
             )
         else:
             return None
-        return ProtocolViolation(kind, message, op=Subscribe.type, id=sub_id).error()
+        # The caller answers with its own subscribe_error frame: only the error entry (type and message) is needed.
+        return ProtocolViolation(kind, message).error()
 
     def publish_error(self, now: float) -> EventError | None:
         """None when a publish at `now` (seconds on a monotonic clock) is within the rate, and it is counted; else

@@ -107,7 +107,12 @@ def test_scores_exclude_equivalents_and_count_timeouts_as_caught(tmp_path: Path)
     """Killed (a test failed) and timeout count as caught; a listed equivalent leaves the denominator."""
     work, target = fake_run(
         tmp_path,
-        {"pkg.mod.x_f__mutmut_1": 1, "pkg.mod.x_f__mutmut_2": 0, "pkg.mod.x_f__mutmut_3": 0, "pkg.mod.x_f__mutmut_4": 36},
+        {
+            "pkg.mod.x_f__mutmut_1": 1,
+            "pkg.mod.x_f__mutmut_2": 0,
+            "pkg.mod.x_f__mutmut_3": 0,
+            "pkg.mod.x_f__mutmut_4": 36,
+        },
     )
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(run, "ROOT", tmp_path)
@@ -143,7 +148,7 @@ def test_below_the_threshold_exits_its_own_code(
         mp.setattr(run, "TARGETS", {"one": target})
         mp.setattr(run, "prepare", lambda name, target: work)
         mp.setattr(run, "run_mutmut", lambda work, max_children: None)
-        mp.setattr(run, "read_equivalents", dict)
+        mp.setattr(run, "read_equivalents", lambda path: {})
         assert run.run(["one"]) == expected
     out = capsys.readouterr().out
     assert ("below 95%: pkg/mod.py" in out) == (expected != ExitCode.OK)

@@ -24,14 +24,25 @@ from tests.client.test_client_cli import ROOT, run_main, write_config
 from tests.client.test_client_subscribe import next_event
 
 
+@dataclass
+class Redirector:
+    """An endpoint at `url` answering with the redirect statuses it is told (then 307), to the fake Event API (or,
+    with `to_fake` False, with no Location header)."""
+
+    url: str = ""
+    statuses: list[int] = field(default_factory=list)
+    to_fake: bool = True
+
+
 @pytest.fixture
-async def redirector(fake: FakeEventApi) -> AsyncIterator[tuple[str, list[int]]]:
-    """An endpoint answering every publish with the redirect status it is told, to the fake Event API."""
-    statuses: list[int] = []
+async def redirector(fake: FakeEventApi) -> AsyncIterator[Redirector]:
+    """A `Redirector` for every publish and socket upgrade."""
+    redirect = Redirector()
 
     async def handler(request: web.Request) -> web.Response:
-        status = statuses.pop(0) if statuses else 307
-        return web.Response(status=status, headers={"Location": f"http://{fake.host}{request.path}"})
+        status = redirect.statuses.pop(0) if redirect.statuses else 307
+        location = {"Location": f"http://{fake.host}{request.path}"} if redirect.to_fake else {}
+        return web.Response(status=status, headers=location)
 
     app = web.Application()
     app.router.add_post("/event", handler)
@@ -40,17 +51,17 @@ async def redirector(fake: FakeEventApi) -> AsyncIterator[tuple[str, list[int]]]
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}/event", statuses
+    redirect.url = f"http://127.0.0.1:{runner.addresses[0][1]}/event"
+    yield redirect
     await runner.cleanup()
 
 
-@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
-async def test_publish_never_follows_a_redirect(
-    fake: FakeEventApi, redirector: tuple[str, list[int]], status: int
-) -> None:
-    """A redirect answer is an UnexpectedResponseError; the key and the body never reach the redirect target."""
-    url, statuses = redirector
-    statuses.append(status)
+@pytest.mark.parametrize("status", [300, 301, 302, 303, 307, 308, 399])
+async def test_publish_never_follows_a_redirect(fake: FakeEventApi, redirector: Redirector, status: int) -> None:
+    """A redirect answer (any 3xx) is an UnexpectedResponseError; the key and the body never reach the redirect
+    target."""
+    url = redirector.url
+    redirector.statuses.append(status)
     async with fast_client(replace(fake.config(), http_endpoint=url)) as client:
         with pytest.raises(UnexpectedResponseError) as err:
             await client.publish("/default/x", {"a": 1})
@@ -62,9 +73,21 @@ async def test_publish_never_follows_a_redirect(
     )
 
 
-async def test_socket_never_follows_a_redirect(fake: FakeEventApi, redirector: tuple[str, list[int]]) -> None:
+async def test_redirect_without_a_location_is_refused(fake: FakeEventApi, redirector: Redirector) -> None:
+    """A 3xx without a Location header is refused the same way, its target shown as '?'."""
+    redirector.to_fake = False
+    async with fast_client(replace(fake.config(), http_endpoint=redirector.url)) as client:
+        with pytest.raises(UnexpectedResponseError) as err:
+            await client.publish("/default/x", {"a": 1})
+    assert str(err.value) == (
+        f"UnexpectedResponse: POST {redirector.url} answered HTTP 307, a redirect to ?; redirects are not followed "
+        "(they would carry the credentials): point the config at the Event API's own endpoints"
+    )
+
+
+async def test_socket_never_follows_a_redirect(fake: FakeEventApi, redirector: Redirector) -> None:
     """A redirected WebSocket upgrade is an UnexpectedResponseError; the auth subprotocol never reaches the target."""
-    url, _ = redirector
+    url = redirector.url
     async with fast_client(EventsConfig.create(url, "eu-west-1", http_host=fake.host, api_key="da2-test")) as client:
         with pytest.raises(UnexpectedResponseError) as err:
             await client.subscribe("/default/x")
@@ -76,10 +99,10 @@ async def test_socket_never_follows_a_redirect(fake: FakeEventApi, redirector: t
 
 
 async def test_cli_redirect_exits_11(
-    fake: FakeEventApi, redirector: tuple[str, list[int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fake: FakeEventApi, redirector: Redirector, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`publish` against a redirecting endpoint prints nothing on stdout and exits 11 with one line."""
-    url, _ = redirector
+    url = redirector.url
     file = tmp_path / "events.json"
     file.write_text(json.dumps(replace(fake.config(), http_endpoint=url).to_json(include_api_key=True)))
     assert await run_main("publish", "/default/x", "1", "--config-file", str(file)) == ExitCode.UNEXPECTED_ANSWER

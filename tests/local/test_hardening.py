@@ -8,6 +8,7 @@ import base64
 import json
 import logging
 import socket
+import struct
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,6 +112,33 @@ async def test_no_handshake_failure_logs_the_key(server: LocalServer, all_logs: 
     assert "Traceback" not in text
     assert "header-<redacted>" in text  # the graphql-ws warning is still there, masked
     assert "LineTooLong (answered 400; request refused)" in text
+
+
+LEAVING = {
+    "upgrade": upgrade(f"aws-appsync-event-ws, {HEADER}"),
+    "publish": f'POST /event HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 500\r\n\r\n{{"channel":'.encode(),
+}
+
+
+@pytest.mark.parametrize("request_bytes", LEAVING.values(), ids=LEAVING.keys())
+async def test_a_client_leaving_mid_request_is_no_error(
+    server: LocalServer, all_logs: Collect, request_bytes: bytes
+) -> None:
+    """Clients that reset the socket mid-request (during the upgrade, or before a publish body is complete: a killed
+    client, a probe, its own timeout) cost no traceback and no ERROR line, and the server keeps serving."""
+    port = server.ports.http_port
+    assert port is not None
+    for _ in range(30):
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = RST at once
+        sock.sendall(request_bytes)
+        sock.close()
+    await asyncio.sleep(0.5)
+    assert "the client left before the answer" in "\n".join(all_logs.lines), "no client left mid-request"
+    assert [line for line in all_logs.lines if "Traceback" in line or line.startswith("ERROR")] == []
+    async with aiohttp.ClientSession() as session:
+        client = await connect(session, server)  # acknowledged: still serving
+        await client.ws.close()
 
 
 async def test_oversized_subprotocol_is_one_info_line(server: LocalServer, all_logs: Collect) -> None:

@@ -1,4 +1,5 @@
-"""The import rules of docs/architecture.md, checked on the source: which room may import which."""
+"""The import rules of docs/architecture.md, checked on the source (which room may import which), and the length
+rule: no function over 60 lines without a `# Long:` comment saying why."""
 
 from __future__ import annotations
 
@@ -252,3 +253,49 @@ def test_layout_is_ruff_formats() -> None:
         if "# fmt: skip" in line or "# fmt: off" in line
     ]
     assert marked == []
+
+
+MAX_FUNCTION_LINES = 60
+LONG_MARKER = "# Long:"  # the comment right above a longer function's `def` (or decorators) says why it stays long
+
+
+def long_functions(path: Path, root: Path = ROOT) -> list[str]:
+    """`path:line name (N lines)` for each function of `path` over MAX_FUNCTION_LINES with no `# Long: <why>` above."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    found: list[str] = []
+    for node in ast.walk(ast.parse(text)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        length = (node.end_lineno or node.lineno) - node.lineno + 1
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        above = lines[first - 2].strip() if first > 1 else ""
+        explained = above.startswith(LONG_MARKER) and above.removeprefix(LONG_MARKER).strip() != ""
+        if length > MAX_FUNCTION_LINES and not explained:
+            found.append(f"{path.relative_to(root)}:{node.lineno} {node.name} ({length} lines)")
+    return found
+
+
+def test_functions_are_short_or_say_why() -> None:
+    """No function in the package runs over 60 lines unless a `# Long:` comment right above it says why."""
+    assert [f for path in sorted(PACKAGE.rglob("*.py")) for f in long_functions(path)] == []
+
+
+def test_long_function_check_sees_an_unexplained_one(tmp_path: Path) -> None:
+    """The check above can fail: it names a long function (decorated or not) unless `# Long: <why>` is right above."""
+    body = "".join(f"    x{i} = {i}\n" for i in range(60))
+    file = tmp_path / "m.py"
+    file.write_text(
+        "def short():\n    return 1\n\n"
+        f"def bare():\n{body}\n"
+        f"@staticmethod\ndef decorated():\n{body}\n"
+        f"# Long: one table, read top to bottom\n@staticmethod\ndef explained():\n{body}\n"
+        f"# Long:\ndef no_reason():\n{body}\n"
+        f"# Long: the marker must be right above\n\ndef too_far():\n{body}"
+    )
+    assert long_functions(file, tmp_path) == [
+        "m.py:4 bare (61 lines)",
+        "m.py:67 decorated (61 lines)",
+        "m.py:194 no_reason (61 lines)",
+        "m.py:258 too_far (61 lines)",
+    ]

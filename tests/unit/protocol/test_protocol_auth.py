@@ -36,6 +36,7 @@ from eventapi.protocol import (
     upgrade_headers,
     verify_iam_signature,
 )
+from eventapi.protocol.auth import mask_credentials
 from eventapi.protocol.modes import AuthMode
 
 HOST = "abc123.appsync-api.eu-west-1.amazonaws.com"
@@ -358,3 +359,15 @@ def test_header_subprotocol_with_a_stray_character_is_refused(auth: dict[str, st
     with pytest.raises(AuthFormatError) as err:
         decode_auth_subprotocol("header-" + before + encoded.removeprefix("header-") + after)
     assert str(err.value) == "the header- subprotocol is not base64url-encoded JSON"
+
+
+def test_security_credentials_in_text_are_masked() -> None:
+    """Text about to be printed or logged keeps each credential's prefix but never the credential: every API key and
+    every header- subprotocol (even one with '-' in its base64url), the rest of the text untouched."""
+    protocol = encode_auth_subprotocol({"x-api-key": "da2-abc?>>", "host": "h"})
+    assert "-" in protocol.removeprefix("header-")
+    text = f"refused {protocol} (key da2-Secret123, again da2-Other9): see da2 docs-page"
+    assert mask_credentials(text) == (
+        "refused header-<redacted> (key da2-<redacted>, again da2-<redacted>): see da2 docs-page"
+    )
+    assert mask_credentials("no credential here") == "no credential here"
