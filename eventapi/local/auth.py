@@ -226,7 +226,7 @@ class Authenticator:
             raise Denied("Lambda authorizer raised") from None
         if not isinstance(result, Mapping):
             raise Denied("Lambda authorizer returned no object")
-        ttl = result.get("ttlOverride", provider.result_ttl_seconds)
+        ttl = result.get("ttlOverride")  # absent, or not a number: the provider's
         ttl = ttl if isinstance(ttl, int | float) and not isinstance(ttl, bool) else provider.result_ttl_seconds
         identity = None
         if result.get("isAuthorized") is True:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from eventapi.local.subscriptions import Subscription, SubscriptionIndex
@@ -29,6 +29,9 @@ class Recorder:
         self.queued.append((tail, prefixes, size))
 
 
+@example(  # one connection with several subscriptions the publish reaches: one queue entry for all of them
+    patterns=[("default",), ("default",), ("default",), ("default",)], removed=set(), published=[("default",)]
+)
 @given(
     patterns=st.lists(pattern, max_size=40),
     removed=st.sets(st.integers(min_value=0, max_value=39)),
