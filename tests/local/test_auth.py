@@ -31,6 +31,7 @@ from eventapi.protocol import TokenAuth
 from eventapi.protocol.modes import AuthMode
 
 from . import authorizers
+from .authorizers import Nested, Recording
 from .conftest import (
     AKID,
     API_KEY,
@@ -299,7 +300,7 @@ async def test_aiohttp_client_session_fixture(session: aiohttp.ClientSession) ->
 # --- The Authenticator on its own: each refusal's logged reason, each mode's identity, the Lambda authorizer ---
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-SECURE_STRING_BODY = '{"channel":"/default/a","events":["1"]}'
+PUBLISH_BODY = '{"channel":"/default/a","events":["1"]}'
 ALL_MODES = tuple(AuthMode)
 
 
@@ -311,20 +312,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class Recording:
-    """A Lambda authorizer that answers `answer` (or raises it) and records each request."""
-
-    def __init__(self, answer: Any = None, **fields: Any) -> None:
-        self.answer = answer if answer is not None else {"isAuthorized": True, **fields}
-        self.events: list[dict[str, Any]] = []
-
-    def __call__(self, event: dict[str, Any]) -> Any:
-        self.events.append(event)
-        if isinstance(self.answer, Exception):
-            raise self.answer
-        return self.answer
 
 
 @pytest.fixture
@@ -374,10 +361,10 @@ def mint(auth: Authenticator, mode: AuthMode, **kwargs: Any) -> str:
 
 
 def request(auth: Mapping[str, str], operation: str = OPERATION_PUBLISH, **fields: Any) -> AuthRequest:
-    return AuthRequest(operation, auth, fields.pop("body", SECURE_STRING_BODY), **fields)
+    return AuthRequest(operation, auth, fields.pop("body", PUBLISH_BODY), **fields)
 
 
-def signed(body: str = SECURE_STRING_BODY, **kwargs: Any) -> dict[str, str]:
+def signed(body: str = PUBLISH_BODY, **kwargs: Any) -> dict[str, str]:
     """An IAM auth object signing `body` now."""
     return dict(iam_auth(**kwargs).operation_auth(HOST, body))
 
@@ -565,14 +552,6 @@ async def test_lambda_request_and_identity(make_auth: Any, frozen: Any) -> None:
         assert (await plain.authorize((AuthMode.AWS_LAMBDA,), req)).info == {"handlerContext": {}}
 
 
-class Nested:
-    """An authorizer reached through an attribute path (`module:Nested.authorize`)."""
-
-    @staticmethod
-    async def authorize(event: dict[str, Any]) -> dict[str, Any]:
-        return {"isAuthorized": event["authorizationToken"] == "Bearer good"}
-
-
 async def test_async_and_awaitable_authorizers(make_auth: Any, frozen: Any) -> None:
     """An async authorizer, and a plain function returning an awaitable, are both awaited for their answer."""
 
@@ -652,7 +631,7 @@ async def test_lambda_cache_holds_at_most_ten_thousand_answers(make_auth: Any, f
 
 def test_authorizer_references() -> None:
     """`module:attribute.path` names the authorizer; a wrong reference fails at start saying what is wrong."""
-    assert load_authorizer("tests.local.test_auth:Nested.authorize") is Nested.authorize
+    assert load_authorizer("tests.local.authorizers:Nested.authorize") is Nested.authorize
     with pytest.raises(ValueError) as err:
         load_authorizer("tests.local.authorizers:CALLS")
     assert str(err.value) == "lambda authorizer 'tests.local.authorizers:CALLS' is not callable"

@@ -20,6 +20,7 @@ from eventapi.local.pipeline import Pipeline, Rejected, auth_from_headers
 from eventapi.local.settings import ApiKeyStore
 from eventapi.protocol import Channel, EventError
 
+from .authorizers import Recording
 from .conftest import API_KEY, OTHER_KEY, make_settings
 
 KEY = {"x-api-key": API_KEY}
@@ -57,14 +58,6 @@ class Delivered:
 
     def __call__(self, channel: Channel, events: Sequence[str]) -> None:
         self.batches.append((channel.path, list(events)))
-
-
-def lambda_authorizer(requests: list[dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    def authorize(event: dict[str, Any]) -> dict[str, Any]:
-        requests.append(event)
-        return {"isAuthorized": True, "handlerContext": {"user": "u"}, "ttlOverride": 0}
-
-    return authorize
 
 
 @pytest.fixture
@@ -107,9 +100,8 @@ def test_auth_from_headers_keeps_only_the_auth_object() -> None:
 async def test_on_publish_gets_the_context(make_pipeline: Any) -> None:
     """onPublish gets the identity, the request's headers (lowercased, no cookies or WebSocket handshake) and host,
     the channel and namespace, the operation, an empty stash, and each event with its id and parsed payload."""
-    requests: list[dict[str, Any]] = []
     handlers = Handlers("default", respond=lambda ctx: None)
-    pipeline, _ = make_pipeline(handlers, lambda_authorizer=lambda_authorizer(requests))
+    pipeline, _ = make_pipeline(handlers, lambda_authorizer=Recording(handlerContext={"user": "u"}))
     headers = {"Cookie": "c=1", "host": "api.example.com", "Sec-WebSocket-Key": "k", "X-Custom": "1"}
 
     successful, failed = await pipeline.publish("/default/room", ('{"a":1}', '"two"'), LAMBDA, "", headers)
@@ -328,14 +320,18 @@ async def test_refusals_are_logged_with_operation_channel_and_reason(
 
 async def test_the_lambda_authorizer_sees_each_requests_headers(make_pipeline: Any) -> None:
     """Connect, subscribe and publish pass their request's headers on to the Lambda authorizer."""
-    requests: list[dict[str, Any]] = []
-    pipeline, _ = make_pipeline(None, lambda_authorizer=lambda_authorizer(requests))
+    authorizer = Recording()
+    pipeline, _ = make_pipeline(None, lambda_authorizer=authorizer)
     await pipeline.connect(LAMBDA, {"X-Step": "connect"})
     await pipeline.subscribe("/default/a", LAMBDA, {"X-Step": "subscribe"})
     await pipeline.publish("/default/a", ("1",), LAMBDA, "", {"X-Step": "publish"})
-    assert [r["requestHeaders"] for r in requests] == [
+    assert [r["requestHeaders"] for r in authorizer.events] == [
         {"x-step": "connect"},
         {"x-step": "subscribe"},
         {"x-step": "publish"},
     ]
-    assert [r["requestContext"]["operation"] for r in requests] == ["EVENT_CONNECT", "EVENT_SUBSCRIBE", "EVENT_PUBLISH"]
+    assert [r["requestContext"]["operation"] for r in authorizer.events] == [
+        "EVENT_CONNECT",
+        "EVENT_SUBSCRIBE",
+        "EVENT_PUBLISH",
+    ]
