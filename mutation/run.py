@@ -54,7 +54,8 @@ TARGETS: dict[str, Target] = {
         modules=("eventapi/deploy/keys.py", "eventapi/deploy/params.py"),
         tests=("tests/deploy/test_key_rules.py", "tests/deploy/test_ssm_params.py"),
     ),
-    # The local server's auth, its one subscribe/publish path (which authorizes both), and its subscription index.
+    # The local server's auth, its one subscribe/publish path (which authorizes both), and its subscription index;
+    # test_pipeline.py drives the handler contract with a stand-in runner (test_handlers.py needs Node per mutant).
     "local": Target(
         modules=("eventapi/local/auth.py", "eventapi/local/pipeline.py", "eventapi/local/subscriptions.py"),
         tests=(
@@ -62,6 +63,7 @@ TARGETS: dict[str, Target] = {
             "tests/local/test_ws_protocol.py",
             "tests/local/test_http.py",
             "tests/local/test_subscriptions.py",
+            "tests/local/test_pipeline.py",
         ),
     ),
     # The client's auth objects and the session that refuses every redirect.

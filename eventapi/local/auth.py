@@ -85,7 +85,15 @@ def load_authorizer(ref: str) -> Callable[[dict[str, Any]], Any]:
 class Authenticator:
     """Checks credentials for the modes of one operation (see the module docstring)."""
 
-    def __init__(self, spec: LocalApiSpec, settings: LocalSettings, keys: ApiKeyStore, issuer: LocalIssuer) -> None:
+    def __init__(
+        self,
+        spec: LocalApiSpec,
+        settings: LocalSettings,
+        keys: ApiKeyStore,
+        issuer: LocalIssuer,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,  # the Lambda result cache's clock (tests pass theirs)
+    ) -> None:
         self.spec = spec
         self.settings = settings
         self.keys = keys
@@ -97,6 +105,7 @@ class Authenticator:
         self._lambda = load_authorizer(ref) if isinstance(ref, str) else ref
         self._lambda_cache: dict[tuple[str, str, str | None], tuple[float, Identity | None]] = {}
         self._warned: set[str] = set()
+        self._monotonic = monotonic
 
     async def authorize(self, modes: tuple[AuthMode, ...], request: AuthRequest) -> Identity:
         """The identity behind `request` if one of `modes` accepts it; raises `Denied`."""
@@ -129,11 +138,8 @@ class Authenticator:
         skew = abs(time.time() - signature.timestamp.timestamp())
         if skew > self.settings.iam_clock_skew_seconds:
             raise Denied(f"SigV4 x-amz-date is {skew:.0f}s away from now")
-        try:
-            valid = _verify_iam(request.auth, request.body, secret_key=secret, region=self.region)
-        except AuthFormatError as err:
-            raise Denied(f"malformed SigV4 auth object: {err}") from None
-        if not valid:
+        # The auth object parsed above, so verifying it cannot meet a malformed one.
+        if not _verify_iam(request.auth, request.body, secret_key=secret, region=self.region):
             raise Denied("SigV4 signature does not match (wrong secret, region, service, body or headers)")
         arn = f"arn:aws:iam::{self.settings.account_id}:user/{signature.access_key_id}"
         return Identity(
@@ -191,7 +197,7 @@ class Authenticator:
             raise Denied("token does not match IdentityValidationExpression")
         cache_key = (token, request.operation, request.channel)
         cached = self._lambda_cache.get(cache_key)
-        now = time.monotonic()
+        now = self._monotonic()
         if cached is not None and cached[0] > now:
             if cached[1] is None:
                 raise Denied("Lambda authorizer refused (cached)")
@@ -220,7 +226,7 @@ class Authenticator:
             raise Denied("Lambda authorizer raised") from None
         if not isinstance(result, Mapping):
             raise Denied("Lambda authorizer returned no object")
-        ttl = result.get("ttlOverride", provider.result_ttl_seconds)
+        ttl = result.get("ttlOverride")  # absent, or not a number: the provider's
         ttl = ttl if isinstance(ttl, int | float) and not isinstance(ttl, bool) else provider.result_ttl_seconds
         identity = None
         if result.get("isAuthorized") is True:

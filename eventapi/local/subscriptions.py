@@ -50,13 +50,17 @@ class SubscriptionIndex:
         self._count += 1
 
     def remove(self, sub: Subscription) -> None:
+        """Take `sub` out of the index and its connection's session; nothing when it is no longer live (its id may
+        name a newer subscription by then)."""
         key = sub.channel.segments
         bucket = self._by_pattern.get(key)
-        if bucket is not None and bucket.pop(sub, 0) is None:
-            self._count -= 1
-            if not bucket:
-                del self._by_pattern[key]
-        sub.conn.subs.pop(sub.id, None)
+        if bucket is None or sub not in bucket:
+            return
+        del bucket[sub]
+        if not bucket:
+            del self._by_pattern[key]
+        del sub.conn.subs[sub.id]
+        self._count -= 1
 
     def remove_connection(self, conn: Connection) -> None:
         for sub in list(conn.subs.values()):
