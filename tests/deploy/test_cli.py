@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,10 +26,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
+    """A moto server for the module's tests, starting empty: moto keeps its state per process, so without the reset
+    a stack another module's server created (same worker) would already exist here."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    url = f"http://{host}:{port}"
+    # moto's documented reset endpoint, on the http URL of the server just started
+    reset = urllib.request.Request(f"{url}/moto-api/reset", method="POST")  # noqa: S310
+    urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310
+    yield url
     server.stop()
 
 
