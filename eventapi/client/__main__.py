@@ -181,21 +181,18 @@ async def run(args: argparse.Namespace) -> int:
                 return ExitCode.FAILED_EVENTS
             return ExitCode.OK
         received = 0
-        subscription = await client.subscribe(args.channel)
-        print(f"subscribed to {subscription.channel}", file=sys.stderr, flush=True)
-        async for event in subscription:
-            try:
-                event.data  # noqa: B018 - stdout holds JSON only: check the event parses
-            except ValueError as err:
-                print(f"warning: skipped an event that is not JSON ({err})", file=sys.stderr, flush=True)
-                continue
-            print(event.raw if "\n" not in event.raw else json.dumps(event.data), flush=True)
-            received += 1
-            if args.count and received >= args.count:
-                break
-        # Unsubscribed only on a clean end (--count reached). On Ctrl-C no round trip to wait for: closing the
-        # socket ends the subscription, so the CLI exits at once even when the service is slow to answer.
-        await subscription.unsubscribe()
+        async with await client.subscribe(args.channel) as subscription:
+            print(f"subscribed to {subscription.channel}", file=sys.stderr, flush=True)
+            async for event in subscription:
+                try:
+                    event.data  # noqa: B018 - stdout holds JSON only: check the event parses
+                except ValueError as err:
+                    print(f"warning: skipped an event that is not JSON ({err})", file=sys.stderr, flush=True)
+                    continue
+                print(event.raw if "\n" not in event.raw else json.dumps(event.data), flush=True)
+                received += 1
+                if args.count and received >= args.count:
+                    break
         return ExitCode.OK
 
 
