@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,3 +24,9 @@ async def fake() -> AsyncIterator[FakeEventApi]:
 
 def fast_client(config: Any, **kwargs: Any) -> EventsClient:
     return EventsClient(config, **{**FAST, **kwargs})
+
+
+def interruptible() -> None:
+    """`preexec_fn` for a CLI a test sends Ctrl-C: SIGINT back to its default. A job started in the background of a
+    script without job control inherits SIGINT ignored (POSIX), and so would the CLI: it would never see Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

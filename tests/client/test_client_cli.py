@@ -13,7 +13,7 @@ import pytest
 
 from eventapi.client.__main__ import main
 from eventapi.exits import ExitCode
-from tests.client.conftest import fast_client
+from tests.client.conftest import fast_client, interruptible
 from tests.client.fake_server import FakeEventApi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,6 +138,7 @@ async def test_cli_ctrl_c_exits_cleanly(fake: FakeEventApi, tmp_path: Path) -> N
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=env,
+        preexec_fn=interruptible,
     )
     assert proc.stderr is not None
     try:

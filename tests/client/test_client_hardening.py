@@ -18,7 +18,7 @@ from eventapi.client import Backoff, EventsConfig, Gap, UnexpectedResponseError
 from eventapi.client.errors import EventsConfigError
 from eventapi.exits import ExitCode
 from eventapi.protocol import EventError
-from tests.client.conftest import fast_client
+from tests.client.conftest import fast_client, interruptible
 from tests.client.fake_server import FakeEventApi
 from tests.client.test_client_cli import ROOT, run_main, write_config
 from tests.client.test_client_subscribe import next_event
@@ -313,6 +313,7 @@ async def test_cli_ctrl_c_after_an_unreadable_frame(fake: FakeEventApi, tmp_path
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=env,
+        preexec_fn=interruptible,
     )
     assert proc.stderr is not None and proc.stdout is not None
     try:
